@@ -1,0 +1,25 @@
+// Carafe, from the compiled package (run `npm run build` at the repo root first).
+import { Carafe } from '../../dist/index.js'
+import { routes, portFromEnv, HELLO_BODY, FILLER_BODY } from './routes.mjs'
+
+const port = portFromEnv()
+
+const handlers = {
+  hello: (c) => c.text(HELLO_BODY),
+  json: (c) => ({ userId: c.params.userId, postId: c.params.postId }),
+  greet: (c) => c.text(`Hello, ${c.params.name}`),
+  filler: (c) => c.text(FILLER_BODY),
+}
+
+const app = new Carafe()
+for (const { method, path, kind } of routes) {
+  app[method.toLowerCase()](path, handlers[kind])
+}
+
+app
+  .listen({ port, host: '127.0.0.1', log: false })
+  .then(() => console.log(`carafe listening on 127.0.0.1:${port}`))
+  .catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })

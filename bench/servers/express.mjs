@@ -1,0 +1,25 @@
+// Express 5 with its defaults (ETag, X-Powered-By left on, as an app would have them).
+import express from 'express'
+import { routes, portFromEnv, TEXT_TYPE, HELLO_BODY, FILLER_BODY } from './routes.mjs'
+
+const port = portFromEnv()
+
+const handlers = {
+  hello: (req, res) => res.type(TEXT_TYPE).send(HELLO_BODY),
+  json: (req, res) => res.json({ userId: req.params.userId, postId: req.params.postId }),
+  greet: (req, res) => res.type(TEXT_TYPE).send(`Hello, ${req.params.name}`),
+  filler: (req, res) => res.type(TEXT_TYPE).send(FILLER_BODY),
+}
+
+const app = express()
+for (const { method, path, kind } of routes) {
+  app[method.toLowerCase()](path, handlers[kind])
+}
+
+app.listen(port, '127.0.0.1', (err) => {
+  if (err) {
+    console.error(err)
+    process.exit(1)
+  }
+  console.log(`express listening on 127.0.0.1:${port}`)
+})

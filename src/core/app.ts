@@ -1,0 +1,349 @@
+import path from 'node:path'
+import { Context, type ContextVariables } from './context.js'
+import { compose, type Middleware } from './compose.js'
+import { CarafeError } from './errors.js'
+import { Dispatcher, type ErrorHandler } from './dispatch.js'
+import { formatRoute, type Handler, type Route, type RouteOptions } from './route.js'
+import type { AppServices } from './services.js'
+import { BUILTIN_CONVERTERS, type ConverterFactory } from '../router/converters.js'
+import { compilePattern } from '../router/pattern.js'
+import { RouteTree } from '../router/tree.js'
+import type { ParamsOf } from '../router/params.js'
+import type { TemplateEngine } from '../templates/engine.js'
+import { createFetchHandler, type FetchInfo } from '../server/fetch.js'
+import type { ListenOptions, RunOptions, CarafeServer } from '../server/serve.js'
+
+/** Options for `new Carafe()`. */
+export interface CarafeOptions {
+  /** Debug mode: an HTML error page with the stack and source for loopback clients, templates re-read on each render. @default false, or true when CARAFE_DEBUG=1 */
+  debug?: boolean
+  /** Folder that relative paths (templates, static roots) resolve against. @default the folder of the script that was run (`carafe run app.ts` gives the folder of app.ts), else the working directory */
+  root?: string
+  /** Template folder, a custom engine, or `false`. @default 'templates' */
+  templates?: string | TemplateEngine | false
+  /** Extra URL converters, usable as `<name:var>` in patterns. @default {} */
+  converters?: Record<string, ConverterFactory>
+  /** Largest request body `c.req.json()/text()/bytes()` read, in bytes (413 past it). @default 1048576 */
+  bodyLimit?: number
+  /** Flask's rule: a route declared `/a/` answers `/a` with a 308 to `/a/`. @default true */
+  redirectSlashes?: boolean
+}
+
+/** A route method on the app: `app.get('/users/<int:id>', (c) => …)`. */
+export type RouteMethod<Self> = <P extends string>(pattern: P, handler: Handler<ParamsOf<P>>, options?: RouteOptions) => Self
+
+/** Anything with a Fetch `fetch(request)`: another Carafe app, a Hono app, a plain function. */
+export type FetchHandler = ((request: Request) => Response | Promise<Response>) | { fetch(request: Request): Response | Promise<Response> }
+
+/** Route methods of `app.route(pattern, { methods }, handler)`. */
+export interface MultiRouteOptions extends RouteOptions {
+  /** Methods this route answers. @default ['GET'] */
+  methods?: string[]
+}
+
+/** One row of `app.routes()`, as `carafe routes` prints it. */
+export interface RouteInfo {
+  method: string
+  pattern: string
+  name: string | undefined
+}
+
+/**
+ * A Carafe application: routes, middleware and error handlers, served by `app.listen()` /
+ * `app.run()` on Node or by `app.fetch(request)` anywhere the Fetch standard runs.
+ *
+ * @example
+ * const app = new Carafe()
+ * app.get('/hello/<name>', (c) => `Hello, ${c.params.name}!`)
+ * app.run({ port: 8000 })
+ */
+export class Carafe implements AppServices {
+  readonly debug: boolean
+  readonly root: string
+  readonly bodyLimit: number
+  readonly #options: CarafeOptions
+  readonly #converters: Record<string, ConverterFactory>
+  readonly #tree = new RouteTree<Route>()
+  readonly #routes: Route[] = []
+  readonly #named = new Map<string, Route>()
+  readonly #middleware: Middleware[] = []
+  readonly #mounted: Array<{ prefix: string; app: Carafe }> = []
+  readonly #startup: Array<() => unknown> = []
+  readonly #shutdown: Array<() => unknown> = []
+  #engine: TemplateEngine | Promise<TemplateEngine> | null = null
+  #dispatcher: Dispatcher | null = null
+  #onError: ErrorHandler | undefined
+  #notFound: Handler | undefined
+  #fetch: ((request: Request, info?: FetchInfo) => Promise<Response>) | null = null
+
+  constructor(options: CarafeOptions = {}) {
+    this.#options = options
+    this.debug = options.debug ?? process.env.CARAFE_DEBUG === '1'
+    this.root = path.resolve(options.root ?? defaultRoot())
+    this.bodyLimit = options.bodyLimit ?? 1024 * 1024
+    this.#converters = { ...BUILTIN_CONVERTERS, ...options.converters }
+  }
+
+  // ---- routes ------------------------------------------------------------------------
+
+  readonly get: RouteMethod<this> = (pattern, handler, options) => this.#add('GET', pattern, handler, options)
+  readonly post: RouteMethod<this> = (pattern, handler, options) => this.#add('POST', pattern, handler, options)
+  readonly put: RouteMethod<this> = (pattern, handler, options) => this.#add('PUT', pattern, handler, options)
+  readonly patch: RouteMethod<this> = (pattern, handler, options) => this.#add('PATCH', pattern, handler, options)
+  readonly delete: RouteMethod<this> = (pattern, handler, options) => this.#add('DELETE', pattern, handler, options)
+  readonly options: RouteMethod<this> = (pattern, handler, options) => this.#add('OPTIONS', pattern, handler, options)
+  readonly head: RouteMethod<this> = (pattern, handler, options) => this.#add('HEAD', pattern, handler, options)
+  /** A route for every method. */
+  readonly all: RouteMethod<this> = (pattern, handler, options) => this.#add('*', pattern, handler, options)
+
+  /**
+   * Bottle/Flask-style registration: GET by default, or the listed methods.
+   *
+   * @example
+   * app.route('/login', { methods: ['GET', 'POST'] }, (c) => …)
+   */
+  route<P extends string>(pattern: P, handler: Handler<ParamsOf<P>>): this
+  route<P extends string>(pattern: P, options: MultiRouteOptions, handler: Handler<ParamsOf<P>>): this
+  route<P extends string>(pattern: P, a: Handler<ParamsOf<P>> | MultiRouteOptions, b?: Handler<ParamsOf<P>>): this {
+    const [options, handler] = typeof a === 'function' ? [{}, a] : [a, b!]
+    const methods = options.methods ?? ['GET']
+    for (const m of methods) this.#add(m.toUpperCase() === 'ALL' ? '*' : m.toUpperCase(), pattern, handler, options)
+    return this
+  }
+
+  #add(method: string, source: string, handler: Handler<any>, options: RouteOptions = {}, autoName = true): this {
+    if (typeof handler !== 'function') throw new TypeError(`the handler for ${method} ${source} must be a function`)
+    const pattern = compilePattern(source, this.#converters)
+    let name = options.name
+    // Flask names a route after its view function; do the same for named functions.
+    const auto = autoName && name === undefined && handler.name !== '' && !/^(bound |anonymous$)/.test(handler.name)
+    if (auto) name = handler.name
+    if (name !== undefined) {
+      const prev = this.#named.get(name)
+      if (prev !== undefined && prev.pattern.source !== source) {
+        if (!auto) throw new CarafeError('ERR_ROUTE_NAME', `route name "${name}" is already used by ${prev.pattern.source}; pick another name`)
+        name = undefined
+      }
+    }
+    const route: Route = { method, pattern, handler, name, bodyLimit: options.bodyLimit, run: handler, direct: true }
+    this.#tree.add(pattern, route)
+    this.#routes.push(route)
+    if (name !== undefined && !this.#named.has(name)) this.#named.set(name, route)
+    this.#dispatcher = null
+    return this
+  }
+
+  /**
+   * Add middleware for every request, or for paths under `prefix`. Middleware wraps every
+   * route whatever the order of registration, and runs in the order it was added.
+   *
+   * @example
+   * app.use(async (c, next) => { const t = Date.now(); await next(); c.header('x-time', Date.now() - t) })
+   */
+  use(middleware: Middleware): this
+  use(prefix: string, middleware: Middleware): this
+  use(a: string | Middleware, b?: Middleware): this {
+    if (typeof a === 'function') this.#middleware.push(a)
+    else {
+      const prefix = a.replace(/\/+$/, '')
+      const mw = b!
+      this.#middleware.push(function prefixed(c, next) {
+        const p = c.path
+        return p.startsWith(prefix) && (p.length === prefix.length || p[prefix.length] === '/') ? mw(c, next) : next()
+      })
+    }
+    this.#dispatcher = null
+    return this
+  }
+
+  /** Run `fn` before each handler (Flask's `before_request`); returning a value answers the request. */
+  before(fn: (c: Context) => unknown): this {
+    return this.use(async function before(c, next) {
+      const v = await fn(c)
+      if (v !== undefined) return v
+      await next()
+    })
+  }
+
+  /** Run `fn` after each handler, with the response built so far on `c` (Flask's `after_request`). */
+  after(fn: (c: Context) => unknown): this {
+    return this.use(async function after(c, next) {
+      await next()
+      await fn(c)
+    })
+  }
+
+  /** Handle errors thrown by handlers and middleware; return a response for them. */
+  onError(handler: ErrorHandler): this {
+    this.#onError = handler
+    this.#dispatcher = null
+    return this
+  }
+
+  /** Answer requests that match no route. */
+  notFound(handler: Handler): this {
+    this.#notFound = handler
+    this.#dispatcher = null
+    return this
+  }
+
+  /** Run `fn` before the server starts listening (open pools, warm caches). */
+  onStartup(fn: () => unknown): this {
+    this.#startup.push(fn)
+    return this
+  }
+
+  /** Run `fn` when the server shuts down, after in-flight requests finish. */
+  onShutdown(fn: () => unknown): this {
+    this.#shutdown.push(fn)
+    return this
+  }
+
+  /**
+   * Serve another Carafe app, or any Fetch handler, under `prefix`. The mounted app sees
+   * paths with the prefix removed.
+   *
+   * @example
+   * app.mount('/admin', adminApp)
+   */
+  mount(prefix: string, target: Carafe | FetchHandler): this {
+    const p = prefix.replace(/\/+$/, '')
+    if (!p.startsWith('/')) throw new CarafeError('ERR_MOUNT_PREFIX', `mount prefix ${JSON.stringify(prefix)} must start with "/"`)
+    let handler: Handler
+    if (target instanceof Carafe) {
+      this.#mounted.push({ prefix: p, app: target })
+      handler = function mounted(c) {
+        c.path = c.path.slice(p.length) || '/'
+        c.params = {}
+        return target.dispatcher().handle(c)
+      }
+    } else {
+      const fetchFn = typeof target === 'function' ? target : target.fetch.bind(target)
+      handler = function mountedFetch(c) {
+        const raw = c.req.raw
+        const url = new URL(raw.url)
+        url.pathname = url.pathname.slice(p.length) || '/'
+        const hasBody = raw.method !== 'GET' && raw.method !== 'HEAD'
+        return fetchFn(new Request(url, { method: raw.method, headers: raw.headers, body: hasBody ? raw.body : null, duplex: 'half' } as RequestInit))
+      }
+    }
+    for (const pattern of [p === '' ? '/' : p, `${p}/`, `${p}/<path:__rest>`]) this.#add('*', pattern, handler, {}, false)
+    return this
+  }
+
+  // ---- reverse routing and templates -------------------------------------------------
+
+  /** The URL path of a named route; extra params go to the query string (like `url_for`). */
+  url(name: string, params: Record<string, unknown> = {}, query?: Record<string, string | number>): string {
+    const route = this.#named.get(name)
+    if (route !== undefined) return formatRoute(route, params, query)
+    for (const { prefix, app } of this.#mounted) {
+      if (app.#hasName(name)) return prefix + app.url(name, params, query)
+    }
+    throw new CarafeError('ERR_NO_ROUTE_NAME', `no route is named "${name}"; name one with app.get(pattern, handler, { name: '${name}' })`)
+  }
+
+  #hasName(name: string): boolean {
+    return this.#named.has(name) || this.#mounted.some(({ app }) => app.#hasName(name))
+  }
+
+  /** Render a template to a string (what `c.render()` uses). */
+  async render(name: string, data: Record<string, unknown>, c?: Context<any>): Promise<string> {
+    const engine = await this.#templateEngine()
+    const globals = c === undefined ? data : { request: c.req, params: c.params, ...data }
+    return engine.render(name, globals)
+  }
+
+  #templateEngine(): TemplateEngine | Promise<TemplateEngine> {
+    if (this.#engine !== null) return this.#engine
+    const t = this.#options.templates
+    if (t === false) throw new CarafeError('ERR_NO_TEMPLATES', 'templates are turned off for this app (templates: false)')
+    if (typeof t === 'object') return (this.#engine = t)
+    const dir = path.resolve(this.root, t ?? 'templates')
+    this.#engine = import('../templates/engine.js').then((m) => {
+      const engine = m.createNunjucksEngine({ dir, cache: !this.debug && process.env.CARAFE_RELOAD !== '1', globals: { url: this.url.bind(this) } })
+      this.#engine = engine
+      return engine
+    })
+    return this.#engine
+  }
+
+  // ---- serving -------------------------------------------------------------------------
+
+  /** The route table, for `carafe routes` and tests. */
+  routes(): RouteInfo[] {
+    return this.#routes.map((r) => ({ method: r.method === '*' ? 'ALL' : r.method, pattern: r.pattern.source, name: r.name }))
+  }
+
+  /** The dispatcher (built on first use, rebuilt after the app changes). */
+  dispatcher(): Dispatcher {
+    if (this.#dispatcher !== null) return this.#dispatcher
+    const chain = this.#middleware.slice()
+    for (const r of this.#routes) {
+      r.run = r.handler
+      r.direct = chain.length === 0
+    }
+    this.#dispatcher = new Dispatcher({
+      app: this,
+      tree: this.#tree,
+      middleware: chain,
+      onError: this.#onError,
+      notFound: this.#notFound,
+      redirectSlashes: this.#options.redirectSlashes ?? true,
+      compose,
+    })
+    return this.#dispatcher
+  }
+
+  /** The Fetch standard entry point: `Request` in, `Response` out. */
+  fetch = (request: Request, info?: FetchInfo): Promise<Response> => {
+    this.#fetch ??= createFetchHandler(this)
+    return this.#fetch(request, info)
+  }
+
+  /**
+   * In-process test client: `await app.request('/users/1')`, or with a `RequestInit`.
+   *
+   * @example
+   * const res = await app.request('/login', { method: 'POST', body: JSON.stringify(form) })
+   */
+  request(input: string | URL, init?: RequestInit): Promise<Response> {
+    const url = typeof input === 'string' && input.startsWith('/') ? `http://localhost${input}` : input
+    if (init?.body != null && !(init as { duplex?: string }).duplex) init = { ...init, duplex: 'half' } as RequestInit
+    return this.fetch(new Request(url, init))
+  }
+
+  /** Run the startup hooks (the server calls this before it listens). */
+  async startup(): Promise<void> {
+    for (const fn of this.#startup) await fn()
+    for (const { app } of this.#mounted) await app.startup()
+  }
+
+  /** Run the shutdown hooks in reverse order (the server calls this after it drains). */
+  async shutdown(): Promise<void> {
+    for (const { app } of this.#mounted) await app.shutdown()
+    for (const fn of this.#shutdown.slice().reverse()) await fn()
+  }
+
+  /** Start a Node HTTP server for this app; resolves once it listens. */
+  async listen(options: ListenOptions = {}): Promise<CarafeServer> {
+    const { listen } = await import('../server/serve.js')
+    return listen(this, options)
+  }
+
+  /**
+   * Serve until Ctrl+C or SIGTERM, like Bottle's `run()` / Flask's `app.run()`: prints
+   * `Serving HTTP on …`, logs each request, shuts down gracefully.
+   */
+  async run(options: RunOptions = {}): Promise<CarafeServer | undefined> {
+    const { run } = await import('../server/serve.js')
+    return run(this, options)
+  }
+}
+
+function defaultRoot(): string {
+  const file = process.env.CARAFE_APP_FILE ?? process.argv[1]
+  return file !== undefined && file !== '' ? path.dirname(path.resolve(file)) : process.cwd()
+}
+
+export type { ContextVariables, Middleware, Handler, RouteOptions }

@@ -1,0 +1,259 @@
+import { HttpError } from './errors.js'
+import type { CarafeRequest } from './request.js'
+import type { AppServices } from './services.js'
+import { escapeHtml } from '../util/html-escape.js'
+
+/**
+ * Typed per-request state shared by middleware and handlers (`c.set('user', u)`).
+ * Augment it to give your keys types:
+ *
+ * @example
+ * declare module 'carafe' { interface ContextVariables { user: { id: number } } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ContextVariables {}
+
+/** Response header values: one string, or several (e.g. `set-cookie`). */
+export type HeaderValue = string | string[]
+
+/**
+ * Something a handler may return that knows how to fill in the response itself, given the
+ * context (e.g. `staticFile()`, which needs the request's `Range` and `If-None-Match`).
+ */
+export interface Respondable {
+  respond(c: Context): void | Promise<void>
+}
+
+/** A file on disk as a response body: the doors stream it (Node: with backpressure). */
+export interface FileBody {
+  readonly kind: 'file'
+  readonly path: string
+  /** First byte, inclusive. */
+  readonly start: number
+  /** Last byte, inclusive; `start - 1` for an empty file. */
+  readonly end: number
+}
+
+/** The body kinds a response can carry. */
+export type BodyValue =
+  | string
+  | Uint8Array
+  | ReadableStream<Uint8Array | string>
+  | AsyncIterable<Uint8Array | string>
+  | FileBody
+  | Response
+  | null
+
+export const HTML = 'text/html; charset=utf-8'
+export const TEXT = 'text/plain; charset=utf-8'
+export const JSON_TYPE = 'application/json'
+export const OCTETS = 'application/octet-stream'
+
+/**
+ * The request context handed to middleware and handlers as `c`: the request (`c.req`), the
+ * route parameters (`c.params`), and the response being built (`c.status()`, `c.header()`,
+ * `c.json()` …), which the server writes once the handler is done.
+ */
+export class Context<P = Record<string, unknown>> {
+  readonly req: CarafeRequest
+  /** Route parameters, converted by their converters (`<int:id>` gives a number). */
+  params: P
+  /** The path the current app routes on: as sent, except inside a mounted app, where the mount prefix is removed. */
+  path: string
+  readonly #app: AppServices
+  #status = 200
+  #type: string | null = null
+  #headers: Record<string, HeaderValue> | null = null
+  #body: BodyValue = null
+  #vars: Record<string, unknown> | null = null
+
+  constructor(app: AppServices, req: CarafeRequest, params: P) {
+    this.#app = app
+    this.req = req
+    this.path = req.path
+    this.params = params
+  }
+
+  /** Upper-case request method. */
+  get method(): string {
+    return this.req.method
+  }
+
+  /** First value of a query parameter (`?thing=…`), or `undefined`. */
+  query(name: string): string | undefined {
+    return this.req.query(name)
+  }
+
+  /** Every value of a repeated query parameter. */
+  queries(name: string): string[] {
+    return this.req.queries(name)
+  }
+
+  /** A request header (case-insensitive). */
+  headerIn(name: string): string | undefined {
+    return this.req.header(name)
+  }
+
+  /** A request cookie. */
+  cookie(name: string): string | undefined {
+    return this.req.cookie(name)
+  }
+
+  // ---- per-request state -------------------------------------------------------------
+
+  /** Store a value for later middleware and the handler. */
+  set<K extends keyof ContextVariables>(key: K, value: ContextVariables[K]): void
+  set(key: string, value: unknown): void
+  set(key: string, value: unknown): void {
+    this.#vars ??= Object.create(null) as Record<string, unknown>
+    this.#vars[key] = value
+  }
+
+  /** Read a value stored with {@link Context.set}. */
+  get<K extends keyof ContextVariables>(key: K): ContextVariables[K] | undefined
+  get(key: string): unknown
+  get(key: string): unknown {
+    return this.#vars?.[key]
+  }
+
+  // ---- building the response ---------------------------------------------------------
+
+  /** The response status so far. */
+  get statusCode(): number {
+    return this.#status
+  }
+
+  /** The response body so far (`null` when none was set). */
+  get responseBody(): BodyValue {
+    return this.#body
+  }
+
+  /** The response `Content-Type` so far, or `null`. */
+  get contentType(): string | null {
+    return this.#type
+  }
+
+  /** Response headers set so far, other than `content-type` (lower-case names), or `null` when none. */
+  get responseHeaders(): Readonly<Record<string, HeaderValue>> | null {
+    return this.#headers
+  }
+
+  /** Set the response status. */
+  status(code: number): this {
+    if (!Number.isInteger(code) || code < 100 || code > 999) throw new TypeError(`invalid HTTP status ${code}`)
+    this.#status = code
+    return this
+  }
+
+  /**
+   * Set (or with `append`, add) a response header. A value with CR or LF is refused, so a
+   * header can never be split into two (response splitting).
+   */
+  header(name: string, value: string | number, options?: { append?: boolean }): this {
+    const key = name.toLowerCase()
+    const text = String(value)
+    if (/[\r\n\0]/.test(text) || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(key)) {
+      throw new TypeError(`refusing header ${JSON.stringify(name)}: names must be tokens and values must not contain CR, LF or NUL`)
+    }
+    if (key === 'content-type') {
+      this.#type = text
+      return this
+    }
+    this.#headers ??= Object.create(null) as Record<string, HeaderValue>
+    const old = this.#headers[key]
+    if (options?.append === true && old !== undefined) this.#headers[key] = Array.isArray(old) ? [...old, text] : [old, text]
+    else this.#headers[key] = text
+    return this
+  }
+
+  /** Read a response header set so far (case-insensitive). */
+  getHeader(name: string): HeaderValue | undefined {
+    const key = name.toLowerCase()
+    return key === 'content-type' ? this.#type ?? undefined : this.#headers?.[key]
+  }
+
+  /** Remove a response header. */
+  removeHeader(name: string): this {
+    const key = name.toLowerCase()
+    if (key === 'content-type') this.#type = null
+    else if (this.#headers !== null) delete this.#headers[key]
+    return this
+  }
+
+  /** Set the body (and, when given, the status and `Content-Type`). */
+  body(body: BodyValue, status?: number, type?: string): this {
+    this.#body = body
+    if (status !== undefined) this.status(status)
+    if (type !== undefined) this.#type = type
+    return this
+  }
+
+  /** Respond with JSON. */
+  json(value: unknown, status?: number): this {
+    const text = JSON.stringify(value)
+    return this.body(text === undefined ? 'null' : text, status, JSON_TYPE)
+  }
+
+  /** Respond with plain text. */
+  text(text: string, status?: number): this {
+    return this.body(text, status, TEXT)
+  }
+
+  /** Respond with HTML. */
+  html(html: string, status?: number): this {
+    return this.body(html, status, HTML)
+  }
+
+  /**
+   * Redirect (302 by default). The location is percent-encoded where it has characters a
+   * header cannot carry, so user input in a redirect can never inject a header.
+   */
+  redirect(location: string, status = 302): this {
+    const safe = encodeLocation(location)
+    this.header('location', safe)
+    return this.html(`<!doctype html>\n<title>Redirecting</title>\n<p>Redirecting to <a href="${escapeHtml(safe)}">${escapeHtml(safe)}</a>.</p>\n`, status)
+  }
+
+  /** Stop with an HTTP error: `c.abort(403)` or `c.abort(404, 'no such user')`. */
+  abort(status: number, message?: string): never {
+    throw new HttpError(status, message)
+  }
+
+  /** Render a template from the app's template folder with `data`, as HTML. */
+  async render(name: string, data: Record<string, unknown> = {}, status?: number): Promise<this> {
+    const html = await this.#app.render(name, data, this)
+    return this.html(html, status)
+  }
+
+  /** Build the URL of a named route (`c.url('user', { id: 3 })`). */
+  url(name: string, params: Record<string, unknown> = {}, query?: Record<string, string | number>): string {
+    return this.#app.url(name, params, query)
+  }
+
+  /** The app's root folder: relative paths (static roots, templates) resolve against it. */
+  get root(): string {
+    return this.#app.root
+  }
+
+  /** True when the app runs in debug mode. */
+  get debug(): boolean {
+    return this.#app.debug
+  }
+
+  /** Forget any response set so far (used before an error response replaces it). */
+  resetResponse(): void {
+    this.#status = 200
+    this.#type = null
+    this.#headers = null
+    this.#body = null
+  }
+}
+
+/**
+ * Percent-encode what a `Location` header cannot carry (controls, spaces, non-ASCII, and
+ * `\`, which browsers read as `/` and so could turn `/\evil.example` into another host),
+ * leaving existing `%XX` escapes alone.
+ */
+export function encodeLocation(location: string): string {
+  return location.replace(/%(?![0-9A-Fa-f]{2})|[^\x21-\x7e]|[\\"<>^`{|}]/gu, (ch) => encodeURIComponent(ch))
+}

@@ -1,0 +1,209 @@
+import type { Context } from './context.js'
+import { HTML, TEXT } from './context.js'
+import type { Middleware } from './compose.js'
+import { HttpError, isHttpError, STATUS_TEXT } from './errors.js'
+import { applyResult } from './result.js'
+import { buildParams, type Handler, type Route } from './route.js'
+import type { AppServices } from './services.js'
+import type { Endpoint, RouteTree } from '../router/tree.js'
+import { escapeHtml } from '../util/html-escape.js'
+
+/** Turns an error into a response: return a value as a handler would, or set it on `c`. */
+export type ErrorHandler = (error: unknown, c: Context) => unknown
+
+/** What the app hands its dispatcher when it freezes. */
+export interface DispatcherConfig {
+  app: AppServices & { readonly bodyLimit: number }
+  tree: RouteTree<Route>
+  middleware: Middleware[]
+  onError: ErrorHandler | undefined
+  notFound: Handler | undefined
+  redirectSlashes: boolean
+  compose: (mw: readonly Middleware[], inner: (c: Context<any>) => Promise<void>) => (c: Context<any>) => Promise<void>
+}
+
+/** Loaded on the first error in debug mode, so production never loads it. */
+let debugPage: typeof import('../server/debug-page.js') | null = null
+
+/**
+ * The one dispatch path both doors share: match → middleware → handler → result on `c`.
+ * Returns nothing when everything ran synchronously (the fast path: no middleware, a
+ * handler that returns a value), or a promise that settles once the response is on `c`.
+ * It never rejects: every error ends in the error handler.
+ */
+export class Dispatcher {
+  readonly #cfg: DispatcherConfig
+  readonly #hasMiddleware: boolean
+  readonly #wrapped = new WeakMap<Route, (c: Context<any>) => Promise<void>>()
+
+  constructor(cfg: DispatcherConfig) {
+    this.#cfg = cfg
+    this.#hasMiddleware = cfg.middleware.length > 0
+  }
+
+  handle(c: Context<any>): void | Promise<void> {
+    let route: Route | undefined
+    let endpoint: Endpoint<Route>
+    try {
+      const m = this.#cfg.tree.match(c.path)
+      if (m === null) return this.#fallback(c, this.#missing)
+      endpoint = m.endpoint
+      const method = c.req.method
+      route = endpoint.byMethod[method] ?? endpoint.anyMethod ?? (method === 'HEAD' ? endpoint.byMethod.GET : undefined)
+      if (route === undefined) return this.#fallback(c, method === 'OPTIONS' ? answerOptions(endpoint) : refuseMethod(endpoint))
+      if (m.values.length !== 0) {
+        const params = buildParams(route, m.values)
+        if (params === null) return this.#fallback(c, this.#missing)
+        c.params = params
+      }
+      if (route.bodyLimit !== undefined) c.req.setBodyLimit(route.bodyLimit)
+    } catch (e) {
+      return this.#fail(c, e)
+    }
+    if (this.#hasMiddleware) return this.#chain(route)(c).then(undefined, (e) => this.#fail(c, e))
+
+    // Fast path: no middleware, so call the handler directly and, when it returns a plain
+    // value synchronously, finish without allocating a single promise.
+    let out: unknown
+    try {
+      out = route.handler(c)
+    } catch (e) {
+      return this.#fail(c, e)
+    }
+    if (isThenable(out)) return out.then((v) => this.#settle(c, v), (e) => this.#fail(c, e))
+    return this.#settle(c, out)
+  }
+
+  #settle(c: Context<any>, value: unknown): void | Promise<void> {
+    try {
+      const p = applyResult(c, value)
+      if (p !== undefined) return p.then(undefined, (e) => this.#fail(c, e))
+    } catch (e) {
+      return this.#fail(c, e)
+    }
+  }
+
+  #chain(route: Route): (c: Context<any>) => Promise<void> {
+    let fn = this.#wrapped.get(route)
+    if (fn === undefined) {
+      fn = this.#cfg.compose(this.#cfg.middleware, this.#inner(route.handler))
+      this.#wrapped.set(route, fn)
+    }
+    return fn
+  }
+
+  /** The innermost step: run the handler and put its result on `c`; errors become error responses here, so middleware sees them on the way out. */
+  #inner(handler: Handler<any>): (c: Context<any>) => Promise<void> {
+    return async (c) => {
+      try {
+        await applyResult(c, await handler(c))
+      } catch (e) {
+        await this.#fail(c, e)
+      }
+    }
+  }
+
+  #fallback(c: Context<any>, handler: Handler<any>): void | Promise<void> {
+    if (!this.#hasMiddleware) {
+      try {
+        const out = handler(c)
+        if (isThenable(out)) return out.then((v) => this.#settle(c, v), (e) => this.#fail(c, e))
+        return this.#settle(c, out)
+      } catch (e) {
+        return this.#fail(c, e)
+      }
+    }
+    return this.#cfg.compose(this.#cfg.middleware, this.#inner(handler))(c).then(undefined, (e) => this.#fail(c, e))
+  }
+
+  readonly #missing = (c: Context<any>): unknown => {
+    const path = c.path
+    // Flask's slash rule: `/a` answers with a 308 to `/a/` when only `/a/` exists.
+    if (this.#cfg.redirectSlashes && !path.endsWith('/') && this.#cfg.tree.match(`${path}/`) !== null) {
+      const full = c.req.path
+      const query = c.req.rawQuery
+      // Exactly one leading slash, so `//evil.example` can never become a scheme-relative redirect.
+      const location = `${full.replace(/^\/+/, '/')}/${query === '' ? '' : `?${query}`}`
+      return c.redirect(location, 308)
+    }
+    if (this.#cfg.notFound !== undefined) return this.#cfg.notFound(c)
+    throw new HttpError(404, `nothing here: no route matches ${safeDecode(c.req.path)}`)
+  }
+
+  /** Turn an error into the error response on `c`; never throws, never rejects. */
+  #fail(c: Context<any>, error: unknown): void | Promise<void> {
+    c.resetResponse()
+    const onError = this.#cfg.onError
+    if (onError !== undefined) {
+      try {
+        const out = onError(error, c)
+        if (isThenable(out)) return out.then((v) => applyResult(c, v), (e) => this.#defaultError(c, e)).then(undefined, (e) => this.#defaultError(c, e))
+        const p = applyResult(c, out)
+        if (p !== undefined) return p.then(undefined, (e) => this.#defaultError(c, e))
+        return
+      } catch (e) {
+        return this.#defaultError(c, e)
+      }
+    }
+    return this.#defaultError(c, error)
+  }
+
+  #defaultError(c: Context<any>, error: unknown): void | Promise<void> {
+    c.resetResponse()
+    if (isHttpError(error)) {
+      for (const [k, v] of Object.entries(error.headers)) c.header(k, v)
+      return errorBody(c, error.status, error.message)
+    }
+    console.error(`[carafe] ${c.req.method} ${c.req.path} failed:`, error)
+    if (this.#cfg.app.debug && (c.req.remoteAddress === undefined || isLoopback(c.req.remoteAddress) || process.env.CARAFE_DEBUG_REMOTE === '1')) {
+      return (debugPage !== null ? Promise.resolve(debugPage) : import('../server/debug-page.js'))
+        .then((m) => {
+          debugPage = m
+          return m.renderDebugPage(error, c)
+        })
+        .then((html) => { c.html(html, 500) }, () => errorBody(c, 500, 'the server hit an error and could not finish the request'))
+    }
+    // A 500 outside debug mode says nothing about the error: no stack, no paths.
+    errorBody(c, 500, 'the server hit an error and could not finish the request')
+  }
+}
+
+function errorBody(c: Context<any>, status: number, message: string): void {
+  const reason = STATUS_TEXT[status] ?? 'Error'
+  const accept = c.req.header('accept') ?? ''
+  if (accept.includes('text/html')) {
+    c.html(`<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>${status} ${reason}</title>\n<h1>${status} ${reason}</h1>\n<p>${escapeHtml(message)}</p>\n</html>\n`, status)
+  } else if (accept.includes('application/json') && !accept.includes('text/')) {
+    c.json({ error: reason, status, message }, status)
+  } else {
+    c.body(`${status} ${reason}: ${message}\n`, status, TEXT)
+  }
+}
+
+function answerOptions(endpoint: Endpoint<Route>): Handler<any> {
+  return (c) => {
+    c.header('allow', endpoint.allow)
+    return c.body(null, 204)
+  }
+}
+
+function refuseMethod(endpoint: Endpoint<Route>): Handler<any> {
+  return (c) => {
+    throw new HttpError(405, `${c.req.method} is not allowed here; allowed: ${endpoint.allow}`, { headers: { allow: endpoint.allow } })
+  }
+}
+
+function isThenable(v: unknown): v is Promise<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+}
+
+/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
+export function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
+}
+
+function safeDecode(p: string): string {
+  try { return decodeURIComponent(p) } catch { return p }
+}
+
+export { HTML }

@@ -1,0 +1,73 @@
+import { Readable } from 'node:stream'
+import { Context, HTML, JSON_TYPE, OCTETS, type Respondable } from './context.js'
+
+/**
+ * Turn what a handler returned into the response on `c`:
+ * string → HTML; plain object, array, number or boolean → JSON; bytes → octet-stream;
+ * `ReadableStream`, Node stream or async iterable → streamed; `Response` → used as is;
+ * a {@link Respondable} (e.g. `staticFile()`) → asked to respond; `undefined` or `c` itself →
+ * whatever the handler already set on `c`.
+ */
+export function applyResult(c: Context<any>, value: unknown): void | Promise<void> {
+  if (value === undefined || value === c) return
+  switch (typeof value) {
+    case 'string':
+      c.body(value, undefined, c.contentType ?? HTML)
+      return
+    case 'number':
+    case 'boolean':
+      c.json(value)
+      return
+    case 'object':
+      break
+    default:
+      throw new TypeError(`a handler returned a ${typeof value}; return a string, an object, bytes, a stream or a Response`)
+  }
+  if (value === null) {
+    c.body(null)
+    return
+  }
+  if (value instanceof Uint8Array) {
+    c.body(value, undefined, c.contentType ?? OCTETS)
+    return
+  }
+  if (value instanceof ArrayBuffer) {
+    c.body(new Uint8Array(value), undefined, c.contentType ?? OCTETS)
+    return
+  }
+  if (value instanceof Response) {
+    c.body(value)
+    return
+  }
+  if (isRespondable(value)) return value.respond(c)
+  if (value instanceof ReadableStream) {
+    c.body(value, undefined, c.contentType ?? OCTETS)
+    return
+  }
+  if (value instanceof Readable) {
+    c.body(value as AsyncIterable<Uint8Array>, undefined, c.contentType ?? OCTETS)
+    return
+  }
+  if (Symbol.asyncIterator in value || isGenerator(value)) {
+    // Flask's default for a streamed generator is HTML; do the same for (async) generators.
+    c.body(toAsyncIterable(value as Iterable<Uint8Array | string>), undefined, c.contentType ?? HTML)
+    return
+  }
+  c.json(value)
+}
+
+function isRespondable(v: object): v is Respondable {
+  return typeof (v as Partial<Respondable>).respond === 'function'
+}
+
+function isGenerator(v: object): boolean {
+  return Object.prototype.toString.call(v) === '[object Generator]'
+}
+
+function toAsyncIterable(v: Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array | string> {
+  if (Symbol.asyncIterator in v) return v
+  return (async function* () { yield* v })()
+}
+
+/** The JSON content type, re-exported for writers. */
+export { JSON_TYPE }

@@ -1,0 +1,10 @@
+import type { Context } from './context.js'
+
+/** What a context needs from its app (kept small so the context never imports the app). */
+export interface AppServices {
+  readonly debug: boolean
+  /** Folder that relative paths (templates, static roots) resolve against. */
+  readonly root: string
+  render(name: string, data: Record<string, unknown>, c: Context<any>): Promise<string>
+  url(name: string, params: Record<string, unknown>, query?: Record<string, string | number>): string
+}

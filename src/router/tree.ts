@@ -1,0 +1,179 @@
+import { CarafeError, HttpError } from '../core/errors.js'
+import type { CompiledPattern, Segment } from './pattern.js'
+
+/** Everything registered for one path shape: a handler per method, and the `Allow` value. */
+export interface Endpoint<R> {
+  readonly byMethod: Record<string, R | undefined>
+  anyMethod: R | undefined
+  allow: string
+}
+
+/** What {@link RouteTree.match} found: the endpoint and the raw (decoded) parameter texts in order. */
+export interface TreeMatch<R> {
+  readonly endpoint: Endpoint<R>
+  readonly values: string[]
+}
+
+interface ParamEdge<R> {
+  readonly seg: Extract<Segment, { kind: 'param' | 'mixed' }>
+  readonly weight: number
+  readonly tail: boolean
+  readonly node: Node<R>
+}
+
+class Node<R> {
+  statics: Map<string, Node<R>> | null = null
+  params: ParamEdge<R>[] = []
+  endpoint: Endpoint<R> | null = null
+}
+
+const NO_VALUES: string[] = []
+
+/**
+ * The route table: exact static paths in a hash map (one lookup for the common case), and
+ * patterns with parameters in a segment tree where static segments are tried before
+ * parameters whatever the order of declaration (then lower converter weight first), with
+ * backtracking when a branch fails deeper down.
+ */
+export class RouteTree<R extends { method: string }> {
+  readonly #staticPaths = new Map<string, Endpoint<R>>()
+  readonly #root = new Node<R>()
+
+  /** Register `route` under `pattern`; two routes of one shape and method are a conflict. */
+  add(pattern: CompiledPattern, route: R): void {
+    const endpoint = pattern.isStatic ? this.#staticEndpoint(pattern.source) : this.#insert(pattern)
+    const method = route.method
+    if (method === '*') {
+      if (endpoint.anyMethod !== undefined) throw conflict(pattern.source, 'ALL')
+      endpoint.anyMethod = route
+    } else {
+      if (endpoint.byMethod[method] !== undefined) throw conflict(pattern.source, method)
+      endpoint.byMethod[method] = route
+    }
+    endpoint.allow = allowOf(endpoint)
+  }
+
+  /**
+   * Find the endpoint for `path` (the raw path, still percent-encoded, no query).
+   * Throws a 400 {@link HttpError} for a malformed percent-encoding.
+   */
+  match(path: string): TreeMatch<R> | null {
+    const hasPercent = path.includes('%')
+    const exact = this.#staticPaths.get(hasPercent ? decode(path) : path)
+    if (exact !== undefined) return { endpoint: exact, values: NO_VALUES }
+    if (this.#root.statics === null && this.#root.params.length === 0) return null
+    const values: string[] = []
+    const endpoint = walk(this.#root, path, 1, values, hasPercent)
+    return endpoint === null ? null : { endpoint, values }
+  }
+
+  #staticEndpoint(path: string): Endpoint<R> {
+    let e = this.#staticPaths.get(path)
+    if (e === undefined) {
+      e = newEndpoint()
+      this.#staticPaths.set(path, e)
+    }
+    return e
+  }
+
+  #insert(pattern: CompiledPattern): Endpoint<R> {
+    let node = this.#root
+    for (const seg of pattern.segments) {
+      if (seg.kind === 'static') {
+        node.statics ??= new Map()
+        let next = node.statics.get(seg.text)
+        if (next === undefined) node.statics.set(seg.text, (next = new Node()))
+        node = next
+        continue
+      }
+      let edge = node.params.find((e) => e.seg.key === seg.key)
+      if (edge === undefined) {
+        const convs = seg.kind === 'param' ? [seg.conv] : seg.convs
+        edge = {
+          seg,
+          weight: Math.max(...convs.map((c) => c.weight ?? 100)) - (seg.kind === 'mixed' ? 5 : 0),
+          tail: convs.some((c) => c.slashes === true),
+          node: new Node(),
+        }
+        node.params.push(edge)
+        node.params.sort((a, b) => a.weight - b.weight)
+      }
+      node = edge.node
+    }
+    node.endpoint ??= newEndpoint()
+    return node.endpoint
+  }
+}
+
+function walk<R>(node: Node<R>, path: string, pos: number, values: string[], hasPercent: boolean): Endpoint<R> | null {
+  const slash = path.indexOf('/', pos)
+  const end = slash < 0 ? path.length : slash
+  const raw = path.slice(pos, end)
+  const seg = hasPercent && raw.includes('%') ? decode(raw) : raw
+  if (node.statics !== null) {
+    const next = node.statics.get(seg)
+    if (next !== undefined) {
+      const found = slash < 0 ? next.endpoint : walk(next, path, slash + 1, values, hasPercent)
+      if (found !== null) return found
+    }
+  }
+  for (const edge of node.params) {
+    if (edge.tail) {
+      const rest = path.slice(pos)
+      const text = hasPercent ? decode(rest) : rest
+      if (edge.node.endpoint !== null && acceptTail(edge, text, values)) return edge.node.endpoint
+      continue
+    }
+    const mark = values.length
+    if (!accept(edge.seg, seg, values)) continue
+    const found = slash < 0 ? edge.node.endpoint : walk(edge.node, path, slash + 1, values, hasPercent)
+    if (found !== null) return found
+    values.length = mark
+  }
+  return null
+}
+
+function accept(seg: ParamEdge<unknown>['seg'], text: string, values: string[]): boolean {
+  if (seg.kind === 'param') {
+    if (seg.re === null ? text.length === 0 : !seg.re.test(text)) return false
+    values.push(text)
+    return true
+  }
+  const m = seg.re.exec(text)
+  if (m === null) return false
+  for (let i = 1; i < m.length; i++) values.push(m[i]!)
+  return true
+}
+
+function acceptTail(edge: ParamEdge<unknown>, text: string, values: string[]): boolean {
+  const mark = values.length
+  if (accept(edge.seg, text, values)) return true
+  values.length = mark
+  return false
+}
+
+/** Percent-decode as UTF-8; a malformed sequence is the client's fault (400), not ours. */
+export function decode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    throw new HttpError(400, 'the URL has a malformed percent-encoding (it must be UTF-8, e.g. %EB%82%98)', { code: 'ERR_BAD_URL_ENCODING' })
+  }
+}
+
+function newEndpoint<R>(): Endpoint<R> {
+  return { byMethod: Object.create(null) as Record<string, R | undefined>, anyMethod: undefined, allow: '' }
+}
+
+function allowOf<R>(e: Endpoint<R>): string {
+  if (e.anyMethod !== undefined) return 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'
+  const methods = new Set(Object.keys(e.byMethod))
+  if (methods.has('GET')) methods.add('HEAD')
+  methods.add('OPTIONS')
+  const order = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+  return [...methods].sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99 || a.localeCompare(b)).join(', ')
+}
+
+function conflict(source: string, method: string): CarafeError {
+  return new CarafeError('ERR_ROUTE_CONFLICT', `${method} ${source} is already registered; remove one of the two routes or give them different methods`)
+}

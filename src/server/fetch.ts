@@ -1,0 +1,134 @@
+import { createReadStream } from 'node:fs'
+import { Readable } from 'node:stream'
+import { Context } from '../core/context.js'
+import { CarafeRequest, bodyTooLarge } from '../core/request.js'
+import type { Dispatcher } from '../core/dispatch.js'
+import type { AppServices } from '../core/services.js'
+
+/** Extra facts a host can pass to `app.fetch(request, info)`. */
+export interface FetchInfo {
+  /** The client's IP address, when the host knows it. */
+  remoteAddress?: string
+}
+
+interface FetchApp extends AppServices {
+  readonly bodyLimit: number
+  dispatcher(): Dispatcher
+}
+
+const NO_PARAMS = Object.freeze({}) as Record<string, unknown>
+
+/** The Fetch door: a `Request` becomes a context, goes through dispatch, and comes back a `Response`. */
+export function createFetchHandler(app: FetchApp): (request: Request, info?: FetchInfo) => Promise<Response> {
+  return async function carafeFetch(request, info) {
+    const c = new Context(app, new FetchRequest(request, app.bodyLimit, info), NO_PARAMS)
+    const pending = app.dispatcher().handle(c)
+    if (pending !== undefined) await pending
+    return toResponse(c, request.method === 'HEAD')
+  }
+}
+
+class FetchRequest extends CarafeRequest {
+  readonly #request: Request
+  readonly #remote: string | undefined
+
+  constructor(request: Request, bodyLimit: number, info: FetchInfo | undefined) {
+    const url = request.url
+    const start = url.indexOf('/', url.indexOf('//') + 2)
+    const q = start < 0 ? -1 : url.indexOf('?', start)
+    const path = start < 0 ? '/' : url.slice(start, q < 0 ? undefined : q)
+    super(request.method, path, q < 0 ? '' : url.slice(q + 1), bodyLimit)
+    this.#request = request
+    // With no address from the host, trust only a loopback host name (tests, app.request()).
+    this.#remote = info?.remoteAddress ?? (/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(url) ? '127.0.0.1' : '')
+  }
+
+  header(name: string): string | undefined {
+    return this.#request.headers.get(name) ?? undefined
+  }
+
+  headers(): Array<[string, string]> {
+    return [...this.#request.headers]
+  }
+
+  get url(): string {
+    return this.#request.url
+  }
+
+  get raw(): Request {
+    return this.#request
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#remote
+  }
+
+  protected async readBody(limit: number): Promise<Uint8Array> {
+    const declared = Number(this.#request.headers.get('content-length') ?? NaN)
+    if (declared > limit) throw bodyTooLarge(limit)
+    const body = this.#request.body
+    if (body === null) return new Uint8Array(0)
+    const chunks: Uint8Array[] = []
+    let size = 0
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength
+      if (size > limit) throw bodyTooLarge(limit)
+      chunks.push(chunk)
+    }
+    return Buffer.concat(chunks, size)
+  }
+}
+
+/** Build the WHATWG `Response` for the response state on `c`. */
+export function toResponse(c: Context<any>, head: boolean): Response {
+  const body = c.responseBody
+  const status = c.statusCode
+  const headers = new Headers()
+  if (body instanceof Response) {
+    for (const [k, v] of body.headers) if (k !== 'set-cookie') headers.set(k, v)
+    for (const v of body.headers.getSetCookie()) headers.append('set-cookie', v)
+  }
+  if (c.contentType !== null) headers.set('content-type', c.contentType)
+  const extra = c.responseHeaders
+  if (extra !== null) {
+    for (const k in extra) {
+      const v = extra[k]!
+      if (Array.isArray(v)) for (const one of v) headers.append(k, one)
+      else headers.set(k, v)
+    }
+  }
+  if (body instanceof Response) {
+    return new Response(head || nullBodyStatus(body.status) ? null : body.body, { status: body.status, statusText: body.statusText, headers })
+  }
+  if (head || nullBodyStatus(status) || body === null) {
+    if (typeof body === 'string' && head) headers.set('content-length', String(Buffer.byteLength(body)))
+    return new Response(null, { status, headers })
+  }
+  if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ReadableStream) {
+    return new Response(body as BodyInit, { status, headers })
+  }
+  if ('kind' in body && body.kind === 'file') {
+    const stream = createReadStream(body.path, { start: body.start, end: body.end })
+    return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, headers })
+  }
+  return new Response(iterableToStream(body as AsyncIterable<Uint8Array | string>), { status, headers })
+}
+
+function nullBodyStatus(status: number): boolean {
+  return status === 204 || status === 304 || (status >= 100 && status < 200)
+}
+
+function iterableToStream(iterable: AsyncIterable<Uint8Array | string>): ReadableStream<Uint8Array> {
+  const it = iterable[Symbol.asyncIterator]()
+  const enc = new TextEncoder()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await it.next()
+      if (done === true) controller.close()
+      else controller.enqueue(typeof value === 'string' ? enc.encode(value) : value)
+    },
+    async cancel() {
+      await it.return?.()
+    },
+  })
+}

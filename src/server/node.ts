@@ -1,0 +1,233 @@
+import { createReadStream } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Readable, pipeline } from 'node:stream'
+import { Context, type HeaderValue } from '../core/context.js'
+import type { Dispatcher } from '../core/dispatch.js'
+import { CarafeRequest, bodyTooLarge } from '../core/request.js'
+import type { AppServices } from '../core/services.js'
+import type { AccessLog } from './access-log.js'
+
+interface NodeApp extends AppServices {
+  readonly bodyLimit: number
+  dispatcher(): Dispatcher
+}
+
+/** Settings of the Node door. */
+export interface NodeHandlerOptions {
+  /** Where each request is logged, or `null` for no log. */
+  log: AccessLog | null
+  /** Longest request target accepted (414 past it). */
+  maxUrlLength: number
+  /** Set while the server drains: responses then close their connection. */
+  state: { closing: boolean }
+  /** Requests arrive over TLS (for `c.req.url`). */
+  secure?: boolean
+}
+
+const NO_PARAMS = Object.freeze({}) as Record<string, unknown>
+/** `writeHead` header lists for the common content types, built once instead of per request. */
+const TYPE_HEADERS = new Map<string, string[]>()
+
+/**
+ * The Node door: dispatches `node:http` requests through the app without building WHATWG
+ * `Request`/`Response` objects (a handler that wants one asks for `c.req.raw`), and writes
+ * the response straight to the `ServerResponse`.
+ */
+export function createNodeHandler(app: NodeApp, options: NodeHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { log, maxUrlLength, state } = options
+  const secure = options.secure === true
+  return function carafeNode(req, res) {
+    const url = req.url ?? '/'
+    if (url.length > maxUrlLength) return refuse(req, res, 414, `the URL is longer than ${maxUrlLength} characters`, log)
+    const q = url.indexOf('?')
+    let path = q < 0 ? url : url.slice(0, q)
+    if (path.charCodeAt(0) !== 47 /* / */) {
+      // RFC 9112 §3.2: absolute-form targets come from proxies; `*` only with OPTIONS.
+      const abs = /^https?:\/\/[^/?#]*(\/[^?#]*)?/i.exec(path)
+      if (abs === null) return refuse(req, res, 400, 'the request target must be a path starting with "/"', log)
+      path = abs[1] ?? '/'
+    }
+    const c = new Context(app, new NodeRequest(req, path, q < 0 ? '' : url.slice(q + 1), app.bodyLimit, secure), NO_PARAMS)
+    if (state.closing) c.header('connection', 'close')
+    const pending = app.dispatcher().handle(c)
+    if (pending === undefined) writeResponse(c, req, res, log)
+    else pending.then(() => writeResponse(c, req, res, log), (e) => crash(e, res))
+  }
+}
+
+class NodeRequest extends CarafeRequest {
+  readonly #req: IncomingMessage
+  readonly #secure: boolean
+  #raw: Request | null = null
+  /** Set when the body was refused unread, so the connection must close after the response. */
+  bodyRefused = false
+
+  constructor(req: IncomingMessage, path: string, rawQuery: string, bodyLimit: number, secure: boolean) {
+    super(req.method ?? 'GET', path, rawQuery, bodyLimit)
+    this.#req = req
+    this.#secure = secure
+  }
+
+  header(name: string): string | undefined {
+    const v = this.#req.headers[name.toLowerCase()]
+    return Array.isArray(v) ? v.join(', ') : v
+  }
+
+  headers(): Array<[string, string]> {
+    const raw = this.#req.rawHeaders
+    const out: Array<[string, string]> = []
+    for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!])
+    return out
+  }
+
+  get url(): string {
+    return `${this.#secure ? 'https' : 'http'}://${this.#req.headers.host ?? 'localhost'}${this.#req.url ?? '/'}`
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#req.socket.remoteAddress
+  }
+
+  /** The incoming message itself, for code that needs Node's API. */
+  get node(): IncomingMessage {
+    return this.#req
+  }
+
+  get raw(): Request {
+    if (this.#raw !== null) return this.#raw
+    const req = this.#req
+    const headers = new Headers()
+    for (const [k, v] of this.headers()) headers.append(k, v)
+    const hasBody = this.method !== 'GET' && this.method !== 'HEAD'
+    const body = hasBody ? (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>) : null
+    this.#raw = new Request(this.url, { method: this.method, headers, body, duplex: 'half' } as RequestInit)
+    return this.#raw
+  }
+
+  protected readBody(limit: number): Promise<Uint8Array> {
+    const req = this.#req
+    const declared = Number(req.headers['content-length'] ?? NaN)
+    if (declared > limit) {
+      this.bodyRefused = true
+      return Promise.reject(bodyTooLarge(limit))
+    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length
+        if (size > limit) {
+          cleanup()
+          this.bodyRefused = true
+          req.pause()
+          reject(bodyTooLarge(limit))
+          return
+        }
+        chunks.push(chunk)
+      }
+      const onEnd = (): void => { cleanup(); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)) }
+      const onError = (e: Error): void => { cleanup(); reject(e) }
+      const cleanup = (): void => {
+        req.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onAborted)
+      }
+      const onAborted = (): void => onError(new Error('the client closed the connection while sending the body'))
+      req.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onAborted)
+    })
+  }
+}
+
+/** Write the response state on `c` to `res`. */
+export function writeResponse(c: Context<any>, req: IncomingMessage, res: ServerResponse, log: AccessLog | null): void {
+  const body = c.responseBody
+  const status = c.statusCode
+  const type = c.contentType
+  const extra = c.responseHeaders
+  if ((c.req as NodeRequest).bodyRefused) res.shouldKeepAlive = false
+  if (typeof body === 'string' || body === null || body instanceof Uint8Array) {
+    if (extra === null) {
+      // Hot path: only a content type, from a shared header list.
+      res.writeHead(status, type === null ? [] : typeHeaders(type))
+    } else {
+      res.writeHead(status, headerObject(type, extra))
+    }
+    if (body === null) res.end()
+    else res.end(body)
+    if (log !== null) log.write(req, status, body === null ? 0 : typeof body === 'string' ? -1 : body.byteLength, body)
+    return
+  }
+  if (body instanceof Response) return void writeFetchResponse(c, body, req, res, log)
+  res.writeHead(status, extra === null ? (type === null ? [] : typeHeaders(type)) : headerObject(type, extra))
+  let source: Readable
+  if ('kind' in body && body.kind === 'file') {
+    if (req.method === 'HEAD' || body.end < body.start) {
+      res.end()
+      if (log !== null) log.write(req, status, 0, null)
+      return
+    }
+    source = createReadStream(body.path, { start: body.start, end: body.end })
+  } else if (body instanceof ReadableStream) {
+    source = Readable.fromWeb(body as import('node:stream/web').ReadableStream)
+  } else if (body instanceof Readable) {
+    source = body
+  } else {
+    source = Readable.from(body as AsyncIterable<Uint8Array | string>, { objectMode: false })
+  }
+  // pipeline() gives backpressure, and destroys the source (closing any file descriptor)
+  // when the client goes away mid-stream.
+  pipeline(source, res, (err) => {
+    if (err !== undefined && err !== null && !res.headersSent) res.destroy()
+    if (log !== null) log.write(req, status, -2, null)
+  })
+}
+
+function writeFetchResponse(c: Context<any>, response: Response, req: IncomingMessage, res: ServerResponse, log: AccessLog | null): void {
+  const headers: Record<string, HeaderValue> = {}
+  for (const [k, v] of response.headers) if (k !== 'set-cookie') headers[k] = v
+  const cookies = response.headers.getSetCookie()
+  if (cookies.length > 0) headers['set-cookie'] = cookies
+  if (c.contentType !== null) headers['content-type'] = c.contentType
+  const extra = c.responseHeaders
+  if (extra !== null) Object.assign(headers, extra)
+  res.writeHead(response.status, headers)
+  if (response.body === null || req.method === 'HEAD') {
+    res.end()
+    if (log !== null) log.write(req, response.status, 0, null)
+    return
+  }
+  pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res, () => {
+    if (log !== null) log.write(req, response.status, -2, null)
+  })
+}
+
+function typeHeaders(type: string): string[] {
+  let h = TYPE_HEADERS.get(type)
+  if (h === undefined) {
+    h = ['content-type', type]
+    if (TYPE_HEADERS.size < 64) TYPE_HEADERS.set(type, h)
+  }
+  return h
+}
+
+function headerObject(type: string | null, extra: Readonly<Record<string, HeaderValue>>): Record<string, HeaderValue> {
+  const out: Record<string, HeaderValue> = type === null ? {} : { 'content-type': type }
+  for (const k in extra) out[k] = extra[k]!
+  return out
+}
+
+/** Answer a request Carafe refuses before dispatch (414, 400), closing the connection. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, log: AccessLog | null): void {
+  res.shouldKeepAlive = false
+  const text = `${status} ${status === 414 ? 'URI Too Long' : 'Bad Request'}: ${message}\n`
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
+  res.end(text)
+  if (log !== null) log.write(req, status, Buffer.byteLength(text), null)
+}
+
+/** Last resort: dispatch never rejects, so this is a bug in Carafe; fail the one request, keep serving. */
+function crash(error: unknown, res: ServerResponse): void {
+  console.error('[carafe] internal error while writing a response:', error)
+  if (!res.headersSent) {
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
+    res.end('500 Internal Server Error\n')
+  } else res.destroy()
+}

@@ -1,0 +1,191 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { AccessLog, type AccessLogFormat } from './access-log.js'
+import { createNodeHandler } from './node.js'
+import type { Carafe } from '../core/app.js'
+
+/** Options for `app.listen()`. Every limit is on by default. */
+export interface ListenOptions {
+  /** TCP port; 0 picks a free one. @default 8000 */
+  port?: number
+  /** Address to bind. @default '::' (dual-stack, like Python's http.server), falling back to '0.0.0.0' */
+  host?: string
+  /** Access-log format, or `false` for none. @default false for listen(), 'default' for run() */
+  log?: AccessLogFormat | false
+  /** Largest request head (request line and headers) in bytes; 431 past it. @default 16384 */
+  maxHeaderSize?: number
+  /** Longest request target in characters; 414 past it. @default 8192 */
+  maxUrlLength?: number
+  /** Time for the request head to arrive, in ms; 408 past it (stops slow-header attacks). @default 30000 */
+  headersTimeout?: number
+  /** Time for the whole request to arrive, in ms; 408 past it. @default 300000 */
+  requestTimeout?: number
+  /** How long an idle keep-alive connection stays open, in ms. @default 5000 */
+  keepAliveTimeout?: number
+  /** How long shutdown waits for in-flight requests before closing their connections, in ms. @default 10000 */
+  shutdownTimeout?: number
+}
+
+/** Options for `run()`: `listen()`'s, plus whether to print the banner. */
+export interface RunOptions extends ListenOptions {
+  /** Turn on debug mode (error pages with stack and source for loopback clients). @default the app's setting */
+  debug?: boolean
+  /** Print the `Serving HTTP on …` line. @default true */
+  quiet?: boolean
+}
+
+/** A listening server. */
+export interface CarafeServer {
+  readonly server: Server
+  readonly host: string
+  readonly port: number
+  /** A URL a browser on this machine can open, e.g. `http://localhost:8000/`. */
+  readonly url: string
+  /** Stop accepting, let in-flight requests finish (bounded), close idle keep-alive sockets, run shutdown hooks. */
+  close(): Promise<void>
+}
+
+/** Apps that `run()` was called on while `CARAFE_NO_LISTEN=1` (for `carafe routes`). */
+export const collectedApps: Carafe[] = []
+
+/** Start serving `app` on Node's HTTP server. */
+export async function listen(app: Carafe, options: ListenOptions = {}): Promise<CarafeServer> {
+  const state = { closing: false }
+  const log = options.log === undefined || options.log === false ? null : new AccessLog(options.log)
+  const maxHeaderSize = options.maxHeaderSize ?? 16384
+  const handler = createNodeHandler(app, { log, maxUrlLength: options.maxUrlLength ?? 8192, state })
+  const server = createServer({
+    maxHeaderSize,
+    headersTimeout: options.headersTimeout ?? 30_000,
+    requestTimeout: options.requestTimeout ?? 300_000,
+    keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
+    // Check for timed-out heads every second rather than Node's 30 s, so 408 comes on time.
+    connectionsCheckingInterval: Math.min(1000, options.headersTimeout ?? 30_000),
+  }, handler)
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, log))
+  await app.startup()
+  const host = await bind(server, options.port ?? 8000, options.host)
+  const addr = server.address()
+  const port = typeof addr === 'object' && addr !== null ? addr.port : options.port ?? 8000
+  const shown = host === '::' || host === '0.0.0.0' ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  let closing: Promise<void> | null = null
+  return {
+    server,
+    host,
+    port,
+    url: `http://${shown}:${port}/`,
+    close() {
+      closing ??= drain(server, state, options.shutdownTimeout ?? 10_000).then(() => { log?.flush(); return app.shutdown() })
+      return closing
+    },
+  }
+}
+
+function bind(server: Server, port: number, host: string | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const attempt = (h: string, fallback: string | null): void => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        server.off('listening', onListening)
+        // No IPv6 on this machine: fall back to IPv4, as Python does.
+        if (fallback !== null && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) attempt(fallback, null)
+        else reject(err)
+      }
+      const onListening = (): void => {
+        server.off('error', onError)
+        const a = server.address()
+        resolve(typeof a === 'object' && a !== null ? a.address : h)
+      }
+      server.once('error', onError).once('listening', onListening)
+      server.listen(port, h)
+    }
+    attempt(host ?? '::', host === undefined ? '0.0.0.0' : null)
+  })
+}
+
+/** Stop accepting; close idle keep-alive sockets as they become idle; force the rest after `timeout`. */
+async function drain(server: Server, state: { closing: boolean }, timeout: number): Promise<void> {
+  state.closing = true
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeIdleConnections()
+  const sweep = setInterval(() => server.closeIdleConnections(), 50)
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeout) })
+  await Promise.race([closed, late])
+  clearInterval(sweep)
+  clearTimeout(timer)
+  server.closeAllConnections()
+  await closed
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request headers are larger than the server accepts'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request took too long to arrive'],
+  HPE_HEADERS_TIMEOUT: [408, 'Request Timeout', 'the request headers took too long to arrive'],
+  HPE_URI_OVERFLOW: [414, 'URI Too Long', 'the URL is too long'],
+}
+
+/** A request Node could not parse: answer 4xx with a reason and close that connection only. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket, log: AccessLog | null): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const [status, reason, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'the request is malformed and could not be parsed']
+  const body = `${status} ${reason}: ${message}\n`
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  log?.line(socket.remoteAddress ?? '-', '-', '-', '1.1', status, Buffer.byteLength(body))
+}
+
+/**
+ * Serve until Ctrl+C or SIGTERM: the `run()` of Bottle and Flask. Settings from the CLI
+ * (`CARAFE_HOST`, `CARAFE_PORT`, `CARAFE_DEBUG`, `CARAFE_LOG`) override the code's, so
+ * `carafe run app.ts --port 9000` works on an app that says `run({ port: 8000 })`.
+ */
+export async function run(app: Carafe, options: RunOptions = {}): Promise<CarafeServer | undefined> {
+  if (process.env.CARAFE_NO_LISTEN === '1') {
+    collectedApps.push(app)
+    return undefined
+  }
+  const env = process.env
+  const port = env.CARAFE_PORT !== undefined ? Number(env.CARAFE_PORT) : options.port
+  const host = env.CARAFE_HOST ?? options.host
+  const logEnv = env.CARAFE_LOG
+  const log = logEnv === 'off' ? false : (logEnv as AccessLogFormat | undefined) ?? options.log ?? 'default'
+  const debug = env.CARAFE_DEBUG === '1' || options.debug === true || app.debug
+  if (debug) {
+    process.setSourceMapsEnabled(true)
+    ;(app as { debug: boolean }).debug = true
+  }
+  let server: CarafeServer
+  try {
+    server = await listen(app, { ...options, port, host, log })
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    const where = `${host ?? '::'} port ${port ?? 8000}`
+    if (err.code === 'EADDRINUSE') console.error(`carafe: cannot serve on ${where}: the port is already in use (pick another with --port)`)
+    else if (err.code === 'EACCES') console.error(`carafe: cannot serve on ${where}: permission denied (ports below 1024 need privileges)`)
+    else console.error(`carafe: cannot serve on ${where}: ${err.message}`)
+    process.exit(1)
+  }
+  if (options.quiet !== true) {
+    const h = server.host
+    const urlHost = h.includes(':') ? `[${h}]` : h
+    console.log(`Serving HTTP on ${h} port ${server.port} (http://${urlHost}:${server.port}/) ...`)
+    if (debug) console.log(' * Debug mode: on. Error pages show source code to local visitors; never use it in production.')
+  }
+  let stopping = false
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130)
+    stopping = true
+    if (options.quiet !== true && signal === 'SIGINT') console.log('\nKeyboard interrupt received, exiting.')
+    server.close().then(() => process.exit(0), (e: unknown) => {
+      console.error('carafe: error during shutdown:', e)
+      process.exit(1)
+    })
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  return server
+}
+
+export type { IncomingMessage, ServerResponse }
