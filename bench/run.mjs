@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect, createServer } from 'node:net'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -54,18 +54,27 @@ function trySignal(pid, signal) {
   }
 }
 
+/** SIGKILL everything still running; returns a promise that settles when all have exited. */
 function killAllNow() {
+  const children = [...live].map((entry) => entry.child)
+  const exited = children.map((child) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise((resolve) => child.once('exit', resolve)),
+  )
   for (const entry of live) killNow(entry, 'SIGKILL')
   live.clear()
   if (tempDir) rmSync(tempDir, { recursive: true, force: true })
   tempDir = null
+  return Promise.all(exited)
 }
 
-process.on('exit', killAllNow)
+process.on('exit', killAllNow) // last resort: synchronous, cannot wait for the exits
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
-  process.on(signal, () => {
+  process.on(signal, async () => {
     process.stderr.write(`\n${signal}: stopping every server this run started\n`)
-    killAllNow()
+    // Wait (briefly) until they are reaped, so none is left behind even as a zombie.
+    await Promise.race([killAllNow(), sleep(2000)])
     process.exit(code)
   })
 }
@@ -136,7 +145,9 @@ function rssKiB(root) {
 
 // ---------------------------------------------------------------- small helpers
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
 
 function hasCommand(name) {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0
@@ -511,6 +522,9 @@ async function measure(server, scenario, options, clkTck) {
       seconds: load.seconds,
       cpuUs,
       cpuUsPerReq: load.requests > 0 ? cpuUs / load.requests : NaN,
+      // Share of one CPU the server used under load; well below 100 % means it was not
+      // the bottleneck (a busy machine, or wrk), so its req/s says less than its µs/req.
+      serverCpuPct: load.seconds > 0 ? cpuUs / 1e4 / load.seconds : NaN,
       idleRssMiB: idleRssKiB / 1024,
       latencyMs: load.latencyMs,
       socketErrors: errorCount > 0 ? errors : null,
@@ -539,6 +553,7 @@ function summarize(runs, scenarios, servers) {
           rps: median(mine.map((r) => r.rps)),
           cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
           idleRssMiB: median(mine.map((r) => r.idleRssMiB)),
+          serverCpuPct: median(mine.map((r) => r.serverCpuPct)),
           p99Ms: median(mine.map((r) => r.latencyMs.p99)),
           socketErrors: mine.some((r) => r.socketErrors),
         }
@@ -554,13 +569,15 @@ function printTables(summary, scenarios) {
   for (const { scenario, method, path, rows } of summary) {
     const title = scenarios.find((s) => s.name === scenario).title
     console.log(`\n### ${scenario}: ${title}\n\n\`${method} ${path}\`\n`)
-    console.log(`| server | req/s (median) | vs ${BASELINE} | CPU µs/req (median) | idle RSS MiB |`)
-    console.log('| --- | ---: | ---: | ---: | ---: |')
+    console.log(
+      `| server | req/s (median) | vs ${BASELINE} | CPU µs/req (median) | idle RSS MiB | server CPU % |`,
+    )
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
     for (const row of rows) {
       const flag = row.socketErrors ? ' (socket errors, see JSON)' : ''
       console.log(
         `| ${row.server}${flag} | ${fmt(row.rps, 0)} | ${fmt(row.ratio, 2)} | ` +
-          `${fmt(row.cpuUsPerReq, 1)} | ${fmt(row.idleRssMiB, 1)} |`,
+          `${fmt(row.cpuUsPerReq, 1)} | ${fmt(row.idleRssMiB, 1)} | ${fmt(row.serverCpuPct, 0)} |`,
       )
     }
   }
@@ -586,6 +603,7 @@ async function main() {
     cpu: cpus()[0]?.model ?? 'unknown',
     node: process.version,
     wrk: commandOutput('wrk', ['-v']).split('\n')[0],
+    loadavg: loadavg().map((n) => Number(n.toFixed(2))),
   }
   console.log('## Carafe benchmark\n')
   console.log(`- date: ${meta.date}`)
@@ -593,6 +611,10 @@ async function main() {
   console.log(`- CPU: ${meta.cpu}`)
   console.log(`- node: ${meta.node}`)
   console.log(`- wrk: ${meta.wrk}`)
+  console.log(`- load average before the run: ${meta.loadavg.join(', ')}`)
+  if (meta.loadavg[0] > 0.5) {
+    console.log('- **warning: the machine was not idle; trust CPU µs/req over req/s**')
+  }
   console.log(
     `- method: ${options.rounds} interleaved round(s); per run a fresh server on CPU ` +
       `${options.serverCpu}, wrk -t1 -c${options.connections} on CPU ${options.loadCpu}, ` +
@@ -615,7 +637,7 @@ async function main() {
         process.stderr.write(
           `[${runs.length}/${total}] round ${round} ${scenario.name} ${server.name}: ` +
             `${fmt(result.rps, 0)} req/s, ${fmt(result.cpuUsPerReq, 1)} µs/req, ` +
-            `${fmt(result.idleRssMiB, 1)} MiB` +
+            `${fmt(result.idleRssMiB, 1)} MiB, server CPU ${fmt(result.serverCpuPct, 0)} %` +
             (result.socketErrors ? `, socket errors ${JSON.stringify(result.socketErrors)}` : '') +
             '\n',
         )
@@ -650,12 +672,12 @@ async function main() {
 }
 
 main().then(
-  () => {
-    killAllNow()
+  async () => {
+    await Promise.race([killAllNow(), sleep(2000)])
     process.exit(0)
   },
-  (err) => {
-    killAllNow()
+  async (err) => {
+    await Promise.race([killAllNow(), sleep(2000)])
     fail(err?.stack ?? String(err))
   },
 )

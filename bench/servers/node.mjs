@@ -26,31 +26,41 @@ const handlers = {
   filler: (req, res) => sendText(res, 200, FILLER_BODY),
 }
 
-const staticRoutes = new Map() // 'GET /hello' -> handler
-const paramRoutes = new Map() // 'GET' -> [{ segments, handler }]
+const staticRoutes = new Map() // method -> Map(path -> handler)
+const paramRoutes = new Map() // method -> [{ segments, names, handler }]
 for (const { method, path, kind } of routes) {
   const handler = handlers[kind]
+  if (!staticRoutes.has(method)) {
+    staticRoutes.set(method, new Map())
+    paramRoutes.set(method, [])
+  }
   if (!path.includes(':')) {
-    staticRoutes.set(`${method} ${path}`, handler)
+    staticRoutes.get(method).set(path, handler)
     continue
   }
-  const segments = path.split('/').map((s) => (s.startsWith(':') ? { name: s.slice(1) } : s))
-  if (!paramRoutes.has(method)) paramRoutes.set(method, [])
-  paramRoutes.get(method).push({ segments, handler })
+  // segments: a literal string, or null where a parameter goes; names: the parameter names.
+  const parts = path.split('/')
+  const segments = parts.map((s) => (s.startsWith(':') ? null : s))
+  const names = parts.filter((s) => s.startsWith(':')).map((s) => s.slice(1))
+  paramRoutes.get(method).push({ segments, names, handler })
 }
 
-function matchParams(segments, parts) {
-  if (segments.length !== parts.length) return null
-  const params = {}
+function matches(segments, parts) {
+  if (segments.length !== parts.length) return false
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]
+    if (seg === null ? parts[i] === '' : seg !== parts[i]) return false
+  }
+  return true
+}
+
+function extractParams({ segments, names }, parts) {
+  const params = {}
+  let n = 0
+  for (let i = 0; i < segments.length; i++) {
+    if (segments[i] !== null) continue
     const part = parts[i]
-    if (typeof seg === 'string') {
-      if (seg !== part) return null
-    } else {
-      if (part === '') return null
-      params[seg.name] = part.includes('%') ? decodeURIComponent(part) : part
-    }
+    params[names[n++]] = part.includes('%') ? decodeURIComponent(part) : part
   }
   return params
 }
@@ -59,14 +69,13 @@ function dispatch(req, res) {
   const url = req.url
   const q = url.indexOf('?')
   const path = q === -1 ? url : url.slice(0, q)
-  const exact = staticRoutes.get(`${req.method} ${path}`)
+  const exact = staticRoutes.get(req.method)?.get(path)
   if (exact !== undefined) return exact(req, res, null)
   const candidates = paramRoutes.get(req.method)
   if (candidates !== undefined) {
     const parts = path.split('/')
-    for (const { segments, handler } of candidates) {
-      const params = matchParams(segments, parts)
-      if (params !== null) return handler(req, res, params)
+    for (const route of candidates) {
+      if (matches(route.segments, parts)) return route.handler(req, res, extractParams(route, parts))
     }
   }
   sendText(res, 404, 'Not Found')

@@ -12,6 +12,7 @@ import type { ParamsOf } from '../router/params.js'
 import type { TemplateEngine } from '../templates/engine.js'
 import { createFetchHandler, type FetchInfo } from '../server/fetch.js'
 import type { ListenOptions, RunOptions, CarafeServer } from '../server/serve.js'
+import { RUN_APPS } from '../server/run-state.js'
 
 /** Options for `new Carafe()`. */
 export interface CarafeOptions {
@@ -336,6 +337,7 @@ export class Carafe implements AppServices {
    * `Serving HTTP on …`, logs each request, shuts down gracefully.
    */
   async run(options: RunOptions = {}): Promise<CarafeServer | undefined> {
+    RUN_APPS.push(this)
     const { run } = await import('../server/serve.js')
     return run(this, options)
   }

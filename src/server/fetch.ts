@@ -104,9 +104,11 @@ export function toResponse(c: Context<any>, head: boolean): Response {
     if (typeof body === 'string' && head) headers.set('content-length', String(Buffer.byteLength(body)))
     return new Response(null, { status, headers })
   }
-  if (typeof body === 'string' || body instanceof Uint8Array || body instanceof ReadableStream) {
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    if (!headers.has('content-length')) headers.set('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength))
     return new Response(body as BodyInit, { status, headers })
   }
+  if (body instanceof ReadableStream) return new Response(body, { status, headers })
   if ('kind' in body && body.kind === 'file') {
     const stream = createReadStream(body.path, { start: body.start, end: body.end })
     return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, headers })

@@ -27,6 +27,8 @@ export interface NodeHandlerOptions {
 const NO_PARAMS = Object.freeze({}) as Record<string, unknown>
 /** `writeHead` header lists for the common content types, built once instead of per request. */
 const TYPE_HEADERS = new Map<string, string[]>()
+/** Scratch header list for the hot path; filled and consumed synchronously by `writeHead`. */
+const SIZED = ['content-type', '', 'content-length', '']
 
 /**
  * The Node door: dispatches `node:http` requests through the app without building WHATWG
@@ -144,15 +146,22 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
   const extra = c.responseHeaders
   if ((c.req as NodeRequest).bodyRefused) res.shouldKeepAlive = false
   if (typeof body === 'string' || body === null || body instanceof Uint8Array) {
-    if (extra === null) {
-      // Hot path: only a content type, from a shared header list.
-      res.writeHead(status, type === null ? [] : typeHeaders(type))
+    const length = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
+    const sized = body !== null && status !== 204 && status !== 304
+    if (extra === null && type !== null && sized) {
+      // Hot path: content type and length only, in a header list reused across requests
+      // (writeHead copies it into the header block synchronously).
+      SIZED[1] = type
+      SIZED[3] = String(length)
+      res.writeHead(status, SIZED)
     } else {
-      res.writeHead(status, headerObject(type, extra))
+      const headers = headerObject(type, extra)
+      if (sized && headers['content-length'] === undefined) headers['content-length'] = String(length)
+      res.writeHead(status, headers)
     }
     if (body === null) res.end()
     else res.end(body)
-    if (log !== null) log.write(req, status, body === null ? 0 : typeof body === 'string' ? -1 : body.byteLength, body)
+    if (log !== null) log.write(req, status, length, body)
     return
   }
   if (body instanceof Response) return void writeFetchResponse(c, body, req, res, log)
@@ -208,9 +217,9 @@ function typeHeaders(type: string): string[] {
   return h
 }
 
-function headerObject(type: string | null, extra: Readonly<Record<string, HeaderValue>>): Record<string, HeaderValue> {
+function headerObject(type: string | null, extra: Readonly<Record<string, HeaderValue>> | null): Record<string, HeaderValue> {
   const out: Record<string, HeaderValue> = type === null ? {} : { 'content-type': type }
-  for (const k in extra) out[k] = extra[k]!
+  if (extra !== null) for (const k in extra) out[k] = extra[k]!
   return out
 }
 

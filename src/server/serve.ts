@@ -45,9 +45,6 @@ export interface CarafeServer {
   close(): Promise<void>
 }
 
-/** Apps that `run()` was called on while `CARAFE_NO_LISTEN=1` (for `carafe routes`). */
-export const collectedApps: Carafe[] = []
-
 /** Start serving `app` on Node's HTTP server. */
 export async function listen(app: Carafe, options: ListenOptions = {}): Promise<CarafeServer> {
   const state = { closing: false }
@@ -142,10 +139,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, log: Acce
  * `carafe run app.ts --port 9000` works on an app that says `run({ port: 8000 })`.
  */
 export async function run(app: Carafe, options: RunOptions = {}): Promise<CarafeServer | undefined> {
-  if (process.env.CARAFE_NO_LISTEN === '1') {
-    collectedApps.push(app)
-    return undefined
-  }
+  // `carafe routes` imports the script only to read its routes.
+  if (process.env.CARAFE_NO_LISTEN === '1') return undefined
   const env = process.env
   const port = env.CARAFE_PORT !== undefined ? Number(env.CARAFE_PORT) : options.port
   const host = env.CARAFE_HOST ?? options.host
