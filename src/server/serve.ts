@@ -165,8 +165,8 @@ export async function run(app: Carafe, options: RunOptions = {}): Promise<Carafe
   if (options.quiet !== true) {
     const h = server.host
     const urlHost = h.includes(':') ? `[${h}]` : h
-    console.log(`Serving HTTP on ${h} port ${server.port} (http://${urlHost}:${server.port}/) ...`)
-    if (debug) console.log(' * Debug mode: on. Error pages show source code to local visitors; never use it in production.')
+    const warning = debug ? '\n * Debug mode: on. Error pages show source code to local visitors; never use it in production.' : ''
+    console.log(`Serving HTTP on ${h} port ${server.port} (http://${urlHost}:${server.port}/) ...${warning}`)
   }
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {

@@ -1,0 +1,34 @@
+import path from 'node:path'
+import mime from 'mime-types'
+
+const OCTETS = 'application/octet-stream'
+/** Content types by lower-case extension, filled on first use (mime-types is a table lookup plus string work). */
+const BY_EXT = new Map<string, string>()
+
+/**
+ * The `Content-Type` for a file name, from the mime-types library, with `charset=utf-8`
+ * on text types (`text/html; charset=utf-8`); `application/octet-stream` when unknown.
+ *
+ * @example
+ * contentTypeFor('index.html') // 'text/html; charset=utf-8'
+ */
+export function contentTypeFor(name: string): string {
+  const ext = path.extname(name).toLowerCase()
+  let type = BY_EXT.get(ext)
+  if (type === undefined) {
+    const found = ext === '' ? false : mime.contentType(ext)
+    type = found === false ? OCTETS : found
+    if (/^text\//.test(type) && !/;\s*charset=/i.test(type)) type += '; charset=utf-8'
+    if (BY_EXT.size < 1024) BY_EXT.set(ext, type)
+  }
+  return type
+}
+
+/**
+ * Is a content type worth compressing? Text, JSON, XML, JavaScript, SVG, WebAssembly and
+ * the like are; images, video, archives and fonts in compressed formats are not.
+ */
+export function isCompressible(type: string): boolean {
+  return /^(?:text\/|image\/svg\+xml|application\/(?:(?:[\w.-]+\+)?(?:json|xml)|javascript|ecmascript|wasm|x-javascript|x-sh|x-tar|x-font-ttf|x-font-otf|vnd\.ms-fontobject)\b|font\/(?:ttf|otf)\b)/i.test(type) ||
+    /\+(?:json|xml|text)\b/i.test(type)
+}

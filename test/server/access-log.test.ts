@@ -1,0 +1,48 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { openSync, closeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { AccessLog, type AccessLogFormat } from '../../src/server/access-log.js'
+
+async function logLine(format: AccessLogFormat): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'carafe-log-'))
+  const file = path.join(dir, 'log')
+  const fd = openSync(file, 'w')
+  const log = new AccessLog(format, fd)
+  log.line('::1', 'GET', '/a "b"', '1.1', 200, 123, 'http://ref/', 'curl/8')
+  log.flush()
+  closeSync(fd)
+  return readFile(file, 'utf8')
+}
+
+describe('AccessLog', () => {
+  it("writes Python http.server's format by default", async () => {
+    assert.match(await logLine('default'), /^::1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4} \d{2}:\d{2}:\d{2}\] "GET \/a \\"b\\" HTTP\/1\.1" 200 -\n$/)
+  })
+
+  it('writes Apache common and combined formats', async () => {
+    assert.match(await logLine('common'), /^::1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET \/a \\"b\\" HTTP\/1\.1" 200 123\n$/)
+    assert.match(await logLine('combined'), /" 200 123 "http:\/\/ref\/" "curl\/8"\n$/)
+  })
+
+  it('writes one JSON object a line', async () => {
+    const obj = JSON.parse(await logLine('json')) as Record<string, unknown>
+    assert.equal(obj.method, 'GET')
+    assert.equal(obj.status, 200)
+    assert.equal(obj.bytes, 123)
+    assert.equal(obj.url, '/a "b"')
+  })
+
+  it('keeps a line one line when the URL holds control characters', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'carafe-log-'))
+    const fd = openSync(path.join(dir, 'log'), 'w')
+    const log = new AccessLog('default', fd)
+    log.line('::1', 'GET', '/a\r\nfake line', '1.1', 200, 0)
+    log.flush()
+    closeSync(fd)
+    const text = await readFile(path.join(dir, 'log'), 'utf8')
+    assert.equal(text.split('\n').length, 2)
+  })
+})

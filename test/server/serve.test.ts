@@ -1,0 +1,115 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { Carafe } from '../../src/index.js'
+import { rawRequest, serve } from '../helpers/server.js'
+
+function hello(): Carafe {
+  const app = new Carafe()
+  app.get('/', () => 'ok')
+  return app
+}
+
+async function stillServes(url: string): Promise<void> {
+  const res = await fetch(url + '/')
+  assert.equal(res.status, 200)
+  assert.equal(await res.text(), 'ok')
+}
+
+describe('Node server limits', () => {
+  it('answers oversized headers with 431 and keeps serving', async (t) => {
+    const s = await serve(t, hello(), { maxHeaderSize: 8192 })
+    const out = await rawRequest(s.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`)
+    assert.match(out, /^HTTP\/1\.1 431 /)
+    assert.match(out, /headers are larger/)
+    await stillServes(s.url)
+  })
+
+  it('answers a too-long URL with 414 and keeps serving', async (t) => {
+    const s = await serve(t, hello(), { maxUrlLength: 1000 })
+    const res = await fetch(`${s.url}/${'x'.repeat(2000)}`)
+    assert.equal(res.status, 414)
+    await stillServes(s.url)
+  })
+
+  it('answers a malformed request with 400, closes that connection, keeps serving', async (t) => {
+    const s = await serve(t, hello())
+    const out = await rawRequest(s.port, 'THIS IS NOT HTTP\r\n\r\n')
+    assert.match(out, /^HTTP\/1\.1 400 Bad Request/)
+    assert.match(out, /connection: close/i)
+    const bad = await rawRequest(s.port, 'GET nopath HTTP/1.1\r\nHost: x\r\n\r\n')
+    assert.match(bad, /^HTTP\/1\.1 400 /)
+    await stillServes(s.url)
+  })
+
+  it('cuts off headers that trickle in with 408', async (t) => {
+    const s = await serve(t, hello(), { headersTimeout: 500 })
+    const started = Date.now()
+    const out = await new Promise<string>((resolve, reject) => {
+      let data = ''
+      const socket = net.connect(s.port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n'))
+      const drip = setInterval(() => socket.write('X-Slow: 1\r\n'), 100)
+      socket.on('data', (d) => { data += d.toString() })
+      socket.on('close', () => { clearInterval(drip); resolve(data) })
+      socket.on('error', (e) => { clearInterval(drip); reject(e) })
+      setTimeout(() => socket.destroy(), 5000)
+    })
+    assert.match(out, /^HTTP\/1\.1 408 /)
+    assert.ok(Date.now() - started < 4000, 'cut off in time')
+    await stillServes(s.url)
+  })
+
+  it('refuses a body over the limit with 413 by Content-Length and closes the connection', async (t) => {
+    const app = new Carafe({ bodyLimit: 100 })
+    app.post('/', async (c) => (await c.req.text()).length)
+    const s = await serve(t, app)
+    const out = await rawRequest(s.port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n${'a'.repeat(1000)}`)
+    assert.match(out, /^HTTP\/1\.1 413 /)
+    assert.match(out, /connection: close/i)
+    const ok = await fetch(s.url, { method: 'POST', body: 'abc' })
+    assert.equal(await ok.text(), '3')
+  })
+
+  it('drains gracefully: in-flight requests finish, idle keep-alive sockets close, new connections are refused', async (t) => {
+    const app = new Carafe()
+    let release!: () => void
+    const gate = new Promise<void>((r) => { release = r })
+    let entered!: () => void
+    const inHandler = new Promise<void>((r) => { entered = r })
+    app.get('/slow', async () => { entered(); await gate; return 'finished' })
+    app.get('/', () => 'ok')
+    let shutdownRan = false
+    app.onShutdown(() => { shutdownRan = true })
+    const server = await app.listen({ host: '127.0.0.1', port: 0, shutdownTimeout: 5000 })
+    t.after(() => server.close())
+    // an idle keep-alive connection
+    const idle = net.connect(server.port, '127.0.0.1')
+    await new Promise<void>((r) => idle.once('connect', () => r()))
+    idle.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await new Promise<void>((r) => idle.once('data', () => r()))
+    const idleClosed = new Promise<void>((r) => idle.once('close', () => r()))
+    const slow = fetch(`http://127.0.0.1:${server.port}/slow`)
+    await inHandler
+    const closing = server.close()
+    await idleClosed
+    await assert.rejects(fetch(`http://127.0.0.1:${server.port}/`))
+    release()
+    const res = await slow
+    assert.equal(await res.text(), 'finished')
+    await closing
+    assert.equal(shutdownRan, true)
+  })
+
+  it('forces connections closed after the shutdown timeout', async (t) => {
+    const app = new Carafe()
+    app.get('/hang', () => new Promise(() => {}))
+    const server = await app.listen({ host: '127.0.0.1', port: 0, shutdownTimeout: 300 })
+    t.after(() => server.close())
+    const hung = fetch(`http://127.0.0.1:${server.port}/hang`).catch((e: unknown) => e)
+    await new Promise((r) => setTimeout(r, 100))
+    const started = Date.now()
+    await server.close()
+    assert.ok(Date.now() - started < 2000)
+    assert.ok((await hung) instanceof Error)
+  })
+})
