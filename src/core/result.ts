@@ -27,6 +27,12 @@ export function applyResult(c: Context<any>, value: unknown): void | Promise<voi
     c.body(null)
     return
   }
+  // Plain objects and arrays (the common API case) skip the checks for the other kinds.
+  const proto = Object.getPrototypeOf(value) as unknown
+  if (proto === Object.prototype || proto === Array.prototype || proto === null) {
+    c.json(value)
+    return
+  }
   if (value instanceof Uint8Array) {
     c.body(value, undefined, c.contentType ?? OCTETS)
     return

@@ -30,10 +30,9 @@ class Node<R> {
 const NO_VALUES: string[] = []
 
 /**
- * The route table: exact static paths in a hash map (one lookup for the common case), and
- * patterns with parameters in a segment tree where static segments are tried before
+ * The route table: a segment tree where static segments are tried before
  * parameters whatever the order of declaration (then lower converter weight first), with
- * backtracking when a branch fails deeper down.
+ * backtracking when a branch fails deeper down; plus a hash map of the static paths.
  */
 export class RouteTree<R extends { method: string }> {
   readonly #staticPaths = new Map<string, Endpoint<R>>()
@@ -41,7 +40,10 @@ export class RouteTree<R extends { method: string }> {
 
   /** Register `route` under `pattern`; two routes of one shape and method are a conflict. */
   add(pattern: CompiledPattern, route: R): void {
-    const endpoint = pattern.isStatic ? this.#staticEndpoint(pattern.source) : this.#insert(pattern)
+    const endpoint = this.#insert(pattern)
+    // Static paths also go in a hash map: one lookup for the common case of a path
+    // without percent-escapes. The tree has them too, for escaped spellings of them.
+    if (pattern.isStatic) this.#staticPaths.set(pattern.source, endpoint)
     const method = route.method
     if (method === '*') {
       if (endpoint.anyMethod !== undefined) throw conflict(pattern.source, 'ALL')
@@ -59,21 +61,13 @@ export class RouteTree<R extends { method: string }> {
    */
   match(path: string): TreeMatch<R> | null {
     const hasPercent = path.includes('%')
-    const exact = this.#staticPaths.get(hasPercent ? decode(path) : path)
-    if (exact !== undefined) return { endpoint: exact, values: NO_VALUES }
-    if (this.#root.statics === null && this.#root.params.length === 0) return null
+    if (!hasPercent) {
+      const exact = this.#staticPaths.get(path)
+      if (exact !== undefined) return { endpoint: exact, values: NO_VALUES }
+    }
     const values: string[] = []
     const endpoint = walk(this.#root, path, 1, values, hasPercent)
     return endpoint === null ? null : { endpoint, values }
-  }
-
-  #staticEndpoint(path: string): Endpoint<R> {
-    let e = this.#staticPaths.get(path)
-    if (e === undefined) {
-      e = newEndpoint()
-      this.#staticPaths.set(path, e)
-    }
-    return e
   }
 
   #insert(pattern: CompiledPattern): Endpoint<R> {

@@ -74,6 +74,7 @@ for (const [door, open] of Object.entries(DOORS)) {
     it('refuses header values with CR/LF (no response splitting)', async (t) => {
       const app = new Carafe()
       app.get('/h', (c) => c.header('x-evil', `a\r\nset-cookie: x=1`).text('no'))
+      app.onError((e, c) => c.text(String((e as Error).message), 500))
       const fetch = await open(app, t)
       const res = await fetch('/h')
       assert.equal(res.status, 500)
@@ -246,6 +247,24 @@ for (const [door, open] of Object.entries(DOORS)) {
       assert.equal(await (await fetch('/admin/')).text(), 'admin home')
       assert.deepEqual(await (await fetch('/api/v1/x', { method: 'POST', body: 'b' })).json(), { path: '/v1/x', method: 'POST' })
       assert.equal(app.url('admin_user', { id: 5 }), '/admin/users/5')
+    })
+
+    it('builds a WHATWG Request only when a handler asks for c.req.raw', async (t) => {
+      const app = new Carafe()
+      app.post('/raw', async (c) => {
+        const req = c.req.raw
+        return { method: req.method, url: new URL(req.url).pathname, body: await req.json(), h: req.headers.get('x-a') }
+      })
+      const fetch = await open(app, t)
+      const res = await fetch('/raw?q=1', { method: 'POST', body: '{"n":1}', headers: { 'x-a': 'b' } })
+      assert.deepEqual(await res.json(), { method: 'POST', url: '/raw', body: { n: 1 }, h: 'b' })
+    })
+
+    it('uses a custom template engine through the engine interface', async (t) => {
+      const app = new Carafe({ templates: { render: (name, data) => `${name}:${JSON.stringify(data.x)}` } })
+      app.get('/', (c) => c.render('page', { x: [1] }))
+      const fetch = await open(app, t)
+      assert.equal(await (await fetch('/')).text(), 'page:[1]')
     })
 
     it('renders templates with autoescaping', async (t) => {
