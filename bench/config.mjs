@@ -23,6 +23,7 @@
 // The first server named 'node' is the baseline for the ratio column.
 
 import { TEXT_TYPE, HELLO_BODY } from './servers/routes.mjs'
+import { VALIDATE_BODY, VALIDATE_PATH } from './servers/validate.mjs'
 
 /**
  * Expect status 200, this exact body and a content-type equal to one of `wantTypes`
@@ -70,6 +71,20 @@ export const scenarios = [
     title: 'percent-encoded UTF-8 URL param, text response',
     path: '/greet/%EB%82%98%EC%9D%98%20%EB%B9%84%EB%B0%80%20%EB%B0%A9', // 나의 비밀 방
     expect: expectExact(`Hello, ${GREET_NAME}`, TEXT_TYPE),
+  },
+  {
+    name: 'validate',
+    title: 'POST a 1 KiB JSON body, validate it against a schema, echo it',
+    path: VALIDATE_PATH,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: VALIDATE_BODY,
+    expect: (status, body, headers) => {
+      if (status !== 200) return `status ${status}, want 200 (${body.slice(0, 200)})`
+      if (body !== VALIDATE_BODY) return `body ${JSON.stringify(body.slice(0, 80))}…, want the posted document`
+      if (!normalizeType(headers['content-type']).startsWith('application/json')) return `content-type ${headers['content-type']}`
+      return true
+    },
   },
 ]
 

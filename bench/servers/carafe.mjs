@@ -1,6 +1,7 @@
 // Carafe, from the compiled package (run `npm run build` at the repo root first).
 import { Carafe } from '../../dist/index.js'
 import { routes, portFromEnv, HELLO_BODY, FILLER_BODY } from './routes.mjs'
+import { VALIDATE_PATH, zodSchema } from './validate.mjs'
 
 const port = portFromEnv()
 
@@ -15,6 +16,8 @@ const app = new Carafe()
 for (const { method, path, kind } of routes) {
   app[method.toLowerCase()](path, handlers[kind])
 }
+
+app.post(VALIDATE_PATH, async (c) => c.valid('json', zodSchema))
 
 app
   .listen({ port, host: '127.0.0.1', log: false })

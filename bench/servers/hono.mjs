@@ -1,7 +1,9 @@
 // Hono 4 on @hono/node-server, written the way Hono's docs write it (c.text, c.json).
 import { Hono } from 'hono'
 import { serve } from '@hono/node-server'
+import { zValidator } from '@hono/zod-validator'
 import { routes, portFromEnv, HELLO_BODY, FILLER_BODY } from './routes.mjs'
+import { VALIDATE_PATH, zodSchema } from './validate.mjs'
 
 const port = portFromEnv()
 
@@ -16,6 +18,8 @@ const app = new Hono()
 for (const { method, path, kind } of routes) {
   app.on(method, path, handlers[kind])
 }
+
+app.post(VALIDATE_PATH, zValidator('json', zodSchema), (c) => c.json(c.req.valid('json')))
 
 serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => {
   console.log(`hono listening on 127.0.0.1:${port}`)

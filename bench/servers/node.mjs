@@ -2,6 +2,7 @@
 // a per-method list of segment patterns for the rest). Every ratio is against this.
 import { createServer } from 'node:http'
 import { routes, portFromEnv, TEXT_TYPE, HELLO_BODY, FILLER_BODY } from './routes.mjs'
+import { VALIDATE_PATH, zodSchema } from './validate.mjs'
 
 const port = portFromEnv()
 
@@ -81,7 +82,25 @@ function dispatch(req, res) {
   sendText(res, 404, 'Not Found')
 }
 
+/** Read the body, parse it, validate it with the shared zod schema, echo it. */
+function validate(req, res) {
+  const chunks = []
+  req.on('data', (c) => chunks.push(c))
+  req.on('end', () => {
+    let value
+    try {
+      value = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    } catch {
+      return sendText(res, 400, 'Bad JSON')
+    }
+    const result = zodSchema.safeParse(value)
+    if (!result.success) return sendText(res, 400, 'Invalid')
+    sendJson(res, result.data)
+  })
+}
+
 const server = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === VALIDATE_PATH) return validate(req, res)
   try {
     dispatch(req, res)
   } catch {

@@ -1,7 +1,147 @@
-/** Placeholder replaced by the static-files work; `carafe serve` lands with it. */
-export const SERVE_HELP = 'Usage: carafe serve [dir] [port]\n'
+import { statSync } from 'node:fs'
+import path from 'node:path'
+import { listen, type CarafeServer } from '../server/serve.js'
+import type { StaticOptions } from '../static/options.js'
+import { createFolderApp } from '../static/serve-folder.js'
+import { parseFlags, parsePort, UsageError } from './args.js'
 
-/** `carafe serve`: serve a folder. */
-export async function serveCommand(_argv: string[]): Promise<void> {
-  throw new Error('carafe serve is not available in this build yet')
+/** `carafe serve --help`. */
+export const SERVE_HELP = `Usage: carafe serve [dir] [port] [options]
+
+Serve the files of a folder over HTTP, like python -m http.server: index.html for
+a folder that has one, a listing for one that has not, one log line per request.
+
+Arguments:
+  dir                     folder to serve (default: the current folder)
+  port                    port to listen on (default: 8000)
+
+Options:
+  -d, --directory DIR     folder to serve (same as the dir argument)
+  -p, --port PORT         port to listen on; 0 picks a free one
+  -b, --bind ADDRESS      address to listen on (default: all interfaces, :: and 0.0.0.0)
+      --spa               single-page app: unknown paths that accept HTML get index.html
+      --cors              allow cross-origin requests (Access-Control-Allow-Origin: *)
+      --no-listing        answer 404 for folders without index.html instead of listing them
+      --dotfiles          serve and list hidden files (.env, .git/); hidden by default
+      --follow-symlinks   follow symlinks that lead outside the folder; refused by default
+      --cache SECONDS     let browsers keep files this long without asking (default 0:
+                          they revalidate each time, so edits show up at once)
+      --gzip              compress text files with gzip on the fly
+      --brotli            compress text files with Brotli on the fly
+  -q, --quiet             do not log requests
+  -h, --help              show this help
+
+Examples:
+  carafe serve                    the current folder on port 8000
+  carafe serve public 3000        ./public on port 3000
+  carafe serve -b 127.0.0.1 --spa dist
+`
+
+const FLAGS = {
+  directory: { type: 'string', short: 'd' },
+  port: { type: 'string', short: 'p' },
+  bind: { type: 'string', short: 'b' },
+  spa: { type: 'boolean' },
+  cors: { type: 'boolean' },
+  'no-listing': { type: 'boolean' },
+  dotfiles: { type: 'boolean' },
+  'follow-symlinks': { type: 'boolean' },
+  cache: { type: 'string' },
+  gzip: { type: 'boolean' },
+  brotli: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+/** What the command line asks for. */
+interface ServeSettings {
+  dir: string
+  port: number
+  host: string | undefined
+  quiet: boolean
+  options: StaticOptions
+}
+
+/** Read `carafe serve` arguments; a {@link UsageError} for anything that does not make sense. */
+export function parseServeArgs(argv: string[]): ServeSettings | 'help' {
+  const { values: v, positionals } = parseFlags(argv, FLAGS)
+  if (v.help === true) return 'help'
+  let dir = typeof v.directory === 'string' ? v.directory : undefined
+  let port = typeof v.port === 'string' ? parsePort(v.port) : undefined
+  // Like Python: a bare number is the port; anything else is the folder (use -d for a folder named 8080).
+  for (const p of positionals) {
+    if (/^\d+$/.test(p) && port === undefined) port = parsePort(p)
+    else if (dir === undefined) dir = p
+    else throw new UsageError(`unexpected argument "${p}" (carafe serve takes one folder and one port; see carafe serve --help)`)
+  }
+  let maxAge = 0
+  if (typeof v.cache === 'string') {
+    if (!/^\d+$/.test(v.cache)) throw new UsageError(`--cache takes a number of seconds, not "${v.cache}"`)
+    maxAge = Number(v.cache)
+  }
+  const compress = v.gzip === true || v.brotli === true ? { gzip: v.gzip === true, brotli: v.brotli === true } : false
+  return {
+    dir: path.resolve(dir ?? '.'),
+    port: port ?? 8000,
+    host: typeof v.bind === 'string' ? v.bind : undefined,
+    quiet: v.quiet === true,
+    options: {
+      listing: v['no-listing'] !== true,
+      dotfiles: v.dotfiles === true,
+      followSymlinks: v['follow-symlinks'] === true,
+      spa: v.spa === true,
+      cors: v.cors === true,
+      maxAge,
+      compress,
+    },
+  }
+}
+
+/**
+ * `carafe serve [dir] [port]`: a drop-in for `python -m http.server`, with the same banner
+ * and log lines. Resolves once the server has shut down (Ctrl+C or SIGTERM).
+ */
+export async function serveCommand(argv: string[]): Promise<void> {
+  const s = parseServeArgs(argv)
+  if (s === 'help') {
+    process.stdout.write(SERVE_HELP)
+    return
+  }
+  const st = statSync(s.dir, { throwIfNoEntry: false })
+  if (st === undefined || !st.isDirectory()) {
+    console.error(`carafe serve: ${st === undefined ? 'no such folder' : 'not a folder'}: ${s.dir}`)
+    process.exitCode = 1
+    return
+  }
+  const { app } = createFolderApp(s.dir, s.options)
+  let server: CarafeServer
+  try {
+    server = await listen(app, { port: s.port, host: s.host, log: s.quiet ? false : 'default' })
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    const where = `${s.host ?? '::'} port ${s.port}`
+    const why = err.code === 'EADDRINUSE' ? 'the port is already in use (pick another: carafe serve --port 8001)'
+      : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+        : err.message
+    console.error(`carafe serve: cannot listen on ${where}: ${why}`)
+    process.exitCode = 1
+    return
+  }
+  const h = server.host
+  console.log(`Serving HTTP on ${h} port ${server.port} (http://${h.includes(':') ? `[${h}]` : h}:${server.port}/) ...`)
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) process.exit(130) // a second Ctrl+C: stop waiting for slow downloads
+      stopping = true
+      if (signal === 'SIGINT') console.log('\nKeyboard interrupt received, exiting.')
+      server.close().then(resolve, (e: unknown) => {
+        console.error('carafe serve: error during shutdown:', e)
+        process.exitCode = 1
+        resolve()
+      })
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
 }

@@ -10,9 +10,14 @@ import { compilePattern } from '../router/pattern.js'
 import { RouteTree } from '../router/tree.js'
 import type { ParamsOf } from '../router/params.js'
 import type { TemplateEngine } from '../templates/engine.js'
+import type { RequestSettings } from './request.js'
+import type { UploadLimits } from '../forms/multipart.js'
 import { createFetchHandler, type FetchInfo } from '../server/fetch.js'
 import type { ListenOptions, RunOptions, CarafeServer } from '../server/serve.js'
 import { RUN_APPS } from '../server/run-state.js'
+import { addStaticFolder, addStaticRoutes, sendStaticFile, type StaticFolderOptions } from '../static/app-static.js'
+import type { StaticEngine } from '../static/engine.js'
+import type { StaticOptions } from '../static/options.js'
 
 /** Options for `new Carafe()`. */
 export interface CarafeOptions {
@@ -28,6 +33,14 @@ export interface CarafeOptions {
   bodyLimit?: number
   /** Flask's rule: a route declared `/a/` answers `/a` with a 308 to `/a/`. @default true */
   redirectSlashes?: boolean
+  /** Limits for multipart uploads (`c.req.form()`). @default see {@link UploadLimits} */
+  uploads?: UploadLimits
+  /** Secrets for signed cookies, newest first: the first signs, all verify (rotate by prepending). @default CARAFE_SECRET, else none */
+  secrets?: string | string[]
+  /** Believe `X-Forwarded-Proto` from a proxy in front (for `Secure` cookies, `c.req.protocol`). @default false */
+  trustProxy?: boolean
+  /** Flask's `static_folder` and `static_url_path`: serve `dir` under `prefix` (`''` for the top), with the static engine's options. @default none */
+  static?: StaticFolderOptions
 }
 
 /** A route method on the app: `app.get('/users/<int:id>', (c) => …)`. */
@@ -62,6 +75,10 @@ export class Carafe implements AppServices {
   readonly debug: boolean
   readonly root: string
   readonly bodyLimit: number
+  /** Settings shared by every request of this app. */
+  readonly requestSettings: RequestSettings
+  /** Secrets for signed cookies, newest first. */
+  readonly secrets: readonly string[]
   readonly #options: CarafeOptions
   readonly #converters: Record<string, ConverterFactory>
   readonly #tree = new RouteTree<Route>()
@@ -82,7 +99,11 @@ export class Carafe implements AppServices {
     this.debug = options.debug ?? process.env.CARAFE_DEBUG === '1'
     this.root = path.resolve(options.root ?? defaultRoot())
     this.bodyLimit = options.bodyLimit ?? 1024 * 1024
+    this.requestSettings = { bodyLimit: this.bodyLimit, uploads: options.uploads ?? {}, trustProxy: options.trustProxy ?? false }
+    const secrets = options.secrets ?? process.env.CARAFE_SECRET
+    this.secrets = secrets === undefined ? [] : typeof secrets === 'string' ? [secrets] : secrets
     this.#converters = { ...BUILTIN_CONVERTERS, ...options.converters }
+    if (options.static !== undefined) this.#staticFolder = addStaticFolder(this, options.static)
   }
 
   // ---- routes ------------------------------------------------------------------------
@@ -340,6 +361,28 @@ export class Carafe implements AppServices {
     RUN_APPS.push(this)
     const { run } = await import('../server/serve.js')
     return run(this, options)
+  }
+
+  // ---- static files --------------------------------------------------------------------
+
+  #staticFolder: StaticEngine | null = null
+
+  /**
+   * Serve the files under `dir` (relative to the app's root folder) at `prefix`, with
+   * ETag/304, Range, precompressed siblings and a revalidated memory cache. Routes of the
+   * app win over files.
+   *
+   * @example
+   * app.static('/assets', 'public', { maxAge: 3600 })
+   */
+  static(prefix: string, dir: string, options?: StaticOptions): this {
+    addStaticRoutes(this, prefix, dir, options)
+    return this
+  }
+
+  /** Flask's `send_static_file`: answer with a file from the `static` folder of the app's options. */
+  sendStaticFile(name: string): ReturnType<typeof sendStaticFile> {
+    return sendStaticFile(this.#staticFolder, name)
   }
 }
 

@@ -1,4 +1,9 @@
-import { HttpError } from './errors.js'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import Negotiator from 'negotiator'
+import { CarafeError, HttpError } from './errors.js'
+import { serializeCookie, type CookieOptions } from '../session/cookie.js'
+import { signValue, unsignValue } from '../session/sign.js'
+import { errorsByField, runSchema, ValidationError, type Validated, type ValidationTarget } from '../forms/validate.js'
 import type { CarafeRequest } from './request.js'
 import type { AppServices } from './services.js'
 import { escapeHtml } from '../util/html-escape.js'
@@ -43,6 +48,11 @@ export type BodyValue =
   | FileBody
   | Response
   | null
+
+const SHORT_TYPES: Record<string, string> = {
+  html: 'text/html', json: 'application/json', text: 'text/plain', xml: 'application/xml',
+  js: 'text/javascript', css: 'text/css', csv: 'text/csv', form: 'application/x-www-form-urlencoded',
+}
 
 export const HTML = 'text/html; charset=utf-8'
 export const TEXT = 'text/plain; charset=utf-8'
@@ -97,6 +107,74 @@ export class Context<P = Record<string, unknown>> {
   /** A request cookie. */
   cookie(name: string): string | undefined {
     return this.req.cookie(name)
+  }
+
+  /** A signed request cookie, verified against the app's secrets; `undefined` when missing, unsigned or tampered. */
+  signedCookie(name: string): string | undefined {
+    return unsignValue(name, this.req.cookie(name), this.#app.secrets)
+  }
+
+  /**
+   * Content negotiation: the best of `types` for the request's `Accept` (short names like
+   * `html`, `json`, `text` or full types), or `undefined` when none is acceptable.
+   *
+   * @example
+   * c.accepts('html', 'json') === 'json' ? c.json(data) : c.render('page.html', data)
+   */
+  accepts<T extends string>(...types: T[]): T | undefined {
+    const full = types.map((t) => SHORT_TYPES[t] ?? t)
+    const best = new Negotiator({ headers: { accept: this.req.header('accept') ?? '*/*' } }).mediaType(full)
+    return best === undefined ? undefined : types[full.indexOf(best)]
+  }
+
+  // ---- validation --------------------------------------------------------------------
+
+  /**
+   * Validate part of the request with any Standard Schema (zod, valibot, arktype) and get
+   * the typed, parsed value; a failure throws a 400 {@link ValidationError} that lists each
+   * field and why. `json` requires a JSON content type; `form` a form one.
+   *
+   * @example
+   * const { name, age } = await c.valid('json', z.object({ name: z.string(), age: z.number() }))
+   */
+  async valid<S extends StandardSchemaV1>(target: ValidationTarget, schema: S): Promise<StandardSchemaV1.InferOutput<S>> {
+    const result = await runSchema(schema, await this.#input(target))
+    if ('issues' in result) throw new ValidationError(target, result.issues)
+    return result.value
+  }
+
+  /**
+   * Like {@link Context.valid}, but returns the outcome instead of throwing, with the errors
+   * grouped by field: the shape a form template needs to show them next to each input.
+   */
+  async validate<S extends StandardSchemaV1>(target: ValidationTarget, schema: S): Promise<Validated<StandardSchemaV1.InferOutput<S>>> {
+    const result = await runSchema(schema, await this.#input(target))
+    if ('issues' in result) return { success: false, data: null, errors: errorsByField(result.issues), issues: result.issues }
+    return { success: true, data: result.value, errors: null }
+  }
+
+  async #input(target: ValidationTarget): Promise<unknown> {
+    switch (target) {
+      case 'json': {
+        const type = this.req.contentType
+        if (type !== 'application/json' && !type.endsWith('+json')) {
+          throw new HttpError(400, `expected a JSON body (Content-Type: application/json), but the request's Content-Type is ${type === '' ? 'missing' : type}`, { code: 'ERR_NOT_JSON' })
+        }
+        return this.req.json()
+      }
+      case 'form':
+        return (await this.req.form()).toObject()
+      case 'query':
+        return this.req.queryObject()
+      case 'params':
+        return { ...(this.params as object) }
+      case 'headers':
+        return Object.fromEntries(this.req.headers())
+      case 'cookies': {
+        const { parseCookieHeader } = await import('../util/cookie.js')
+        return Object.fromEntries(parseCookieHeader(this.req.header('cookie')))
+      }
+    }
   }
 
   // ---- per-request state -------------------------------------------------------------
@@ -178,6 +256,28 @@ export class Context<P = Record<string, unknown>> {
     if (key === 'content-type') this.#type = null
     else if (this.#headers !== null) delete this.#headers[key]
     return this
+  }
+
+  /**
+   * Set a cookie with secure defaults: `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` on
+   * HTTPS. With `signed: true` the value is signed with the app's newest secret.
+   *
+   * @example
+   * c.setCookie('theme', 'dark', { maxAge: 60 * 60 * 24 * 365 })
+   */
+  setCookie(name: string, value: string, options: CookieOptions = {}): this {
+    let text = value
+    if (options.signed === true) {
+      const secret = this.#app.secrets[0]
+      if (secret === undefined) throw new CarafeError('ERR_NO_SECRET', 'signed cookies need a secret: new Carafe({ secrets: [\'a long random string\'] }) or CARAFE_SECRET')
+      text = signValue(name, value, secret)
+    }
+    return this.header('set-cookie', serializeCookie(name, text, options, this.req.protocol === 'https'), { append: true })
+  }
+
+  /** Delete a cookie (the same `path` and `domain` it was set with). */
+  deleteCookie(name: string, options: Pick<CookieOptions, 'path' | 'domain'> = {}): this {
+    return this.setCookie(name, '', { ...options, maxAge: 0, expires: new Date(0) })
   }
 
   /** Set the body (and, when given, the status and `Content-Type`). */

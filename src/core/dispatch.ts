@@ -152,7 +152,7 @@ export class Dispatcher {
     c.resetResponse()
     if (isHttpError(error)) {
       for (const [k, v] of Object.entries(error.headers)) c.header(k, v)
-      return errorBody(c, error.status, error.message)
+      return errorBody(c, error.status, error.message, (error as { issues?: unknown[] }).issues)
     }
     console.error(`[carafe] ${c.req.method} ${c.req.path} failed:`, error)
     if (this.#cfg.app.debug && (c.req.remoteAddress === undefined || isLoopback(c.req.remoteAddress) || process.env.CARAFE_DEBUG_REMOTE === '1')) {
@@ -168,13 +168,16 @@ export class Dispatcher {
   }
 }
 
-function errorBody(c: Context<any>, status: number, message: string): void {
+function errorBody(c: Context<any>, status: number, message: string, issues?: unknown[]): void {
   const reason = STATUS_TEXT[status] ?? 'Error'
   const accept = c.req.header('accept') ?? ''
-  if (accept.includes('text/html')) {
-    c.html(`<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>${status} ${reason}</title>\n<h1>${status} ${reason}</h1>\n<p>${escapeHtml(message)}</p>\n</html>\n`, status)
-  } else if (accept.includes('application/json') && !accept.includes('text/')) {
-    c.json({ error: reason, status, message }, status)
+  const html = accept.includes('text/html')
+  // An API client (it accepts JSON, or sent JSON and does not ask for HTML) gets JSON.
+  if (!html && (accept.includes('application/json') || c.req.contentType === 'application/json')) {
+    c.json(issues === undefined ? { error: reason, status, message } : { error: reason, status, message, issues }, status)
+  } else if (html) {
+    const list = issues === undefined ? '' : `<ul>${(issues as Array<{ path: string; message: string }>).map((i) => `<li>${i.path === '' ? '' : `<b>${escapeHtml(i.path)}</b>: `}${escapeHtml(i.message)}</li>`).join('')}</ul>`
+    c.html(`<!doctype html>\n<html lang="en"><meta charset="utf-8"><title>${status} ${reason}</title>\n<h1>${status} ${reason}</h1>\n<p>${escapeHtml(message)}</p>${list}\n</html>\n`, status)
   } else {
     c.body(`${status} ${reason}: ${message}\n`, status, TEXT)
   }

@@ -1,11 +1,19 @@
+import type { Readable } from 'node:stream'
 import { HttpError } from './errors.js'
 import { parseQuery } from '../util/query.js'
 import { parseCookieHeader } from '../util/cookie.js'
+import type { Form } from '../forms/form.js'
+import type { UploadLimits } from '../forms/multipart.js'
+import type { SpoolDir } from '../forms/uploads.js'
 
-/** Options that bound how much of a request body Carafe reads. */
-export interface BodyLimits {
-  /** Largest body `json()`, `text()`, `arrayBuffer()` and `bytes()` will read, in bytes. @default 1048576 */
-  bodyLimit: number
+/** Per-app settings every request of the app shares (one object, not one per request). */
+export interface RequestSettings {
+  /** Largest body `json()`, `text()`, `form()` (urlencoded), `bytes()` read, in bytes. */
+  readonly bodyLimit: number
+  /** Limits for multipart uploads. */
+  readonly uploads: UploadLimits
+  /** Believe `X-Forwarded-Proto` / `X-Forwarded-For` from a proxy in front. */
+  readonly trustProxy: boolean
 }
 
 /**
@@ -23,13 +31,19 @@ export abstract class CarafeRequest {
   #query: Map<string, string[]> | null = null
   #cookies: Map<string, string> | null = null
   #body: Promise<Uint8Array> | null = null
+  #form: Promise<Form> | null = null
   #bodyLimit: number
+  #cleanups: Array<() => unknown> | null = null
+  readonly settings: RequestSettings
+  /** Set when the body was refused unread, so the connection must close after the response. */
+  bodyRefused = false
 
-  constructor(method: string, path: string, rawQuery: string, bodyLimit: number) {
+  constructor(method: string, path: string, rawQuery: string, settings: RequestSettings) {
     this.method = method
     this.path = path
     this.rawQuery = rawQuery
-    this.#bodyLimit = bodyLimit
+    this.settings = settings
+    this.#bodyLimit = settings.bodyLimit
   }
 
   /** One request header (case-insensitive name), or `undefined`. */
@@ -44,6 +58,85 @@ export abstract class CarafeRequest {
   abstract get remoteAddress(): string | undefined
   /** Read the whole body, stopping with 413 as soon as it passes `limit` bytes. */
   protected abstract readBody(limit: number): Promise<Uint8Array>
+  /** The body as a Node stream, for parsers that stream (multipart). */
+  protected abstract bodyStream(): Readable
+  /** True when the connection itself is TLS. */
+  protected abstract get encrypted(): boolean
+
+  /** `https` on TLS, or behind a trusted proxy that says so with `X-Forwarded-Proto`; else `http`. */
+  get protocol(): 'http' | 'https' {
+    if (this.encrypted) return 'https'
+    if (this.settings.trustProxy && this.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https') return 'https'
+    return 'http'
+  }
+
+  /** The media type of the body, lower-case, without parameters (`application/json`), or `''`. */
+  get contentType(): string {
+    const v = this.header('content-type')
+    if (v === undefined) return ''
+    const semi = v.indexOf(';')
+    return (semi < 0 ? v : v.slice(0, semi)).trim().toLowerCase()
+  }
+
+  /** Run `fn` when the request is over (response sent, failed, or the client left). */
+  addCleanup(fn: () => unknown): void {
+    ;(this.#cleanups ??= []).push(fn)
+  }
+
+  /** Run the cleanups (the doors call this once the response is done). */
+  runCleanups(): void {
+    const list = this.#cleanups
+    if (list === null) return
+    this.#cleanups = null
+    for (const fn of list) {
+      try {
+        Promise.resolve(fn()).catch((e: unknown) => console.error('[carafe] request cleanup failed:', e))
+      } catch (e) {
+        console.error('[carafe] request cleanup failed:', e)
+      }
+    }
+  }
+
+  /** True when cleanups are waiting (the doors then wait for the response to finish). */
+  get hasCleanups(): boolean {
+    return this.#cleanups !== null
+  }
+
+  /**
+   * The body as a form: `application/x-www-form-urlencoded` (within `bodyLimit`) or
+   * `multipart/form-data` (streamed; files beyond a small size spooled to temporary files
+   * that are deleted when the request ends). Another content type is a 400.
+   */
+  form(limits?: UploadLimits): Promise<Form> {
+    this.#form ??= this.#readForm(limits)
+    return this.#form
+  }
+
+  async #readForm(limits: UploadLimits | undefined): Promise<Form> {
+    const type = this.contentType
+    const { Form } = await import('../forms/form.js')
+    if (type === 'application/x-www-form-urlencoded') {
+      const form = new Form()
+      const max = limits?.fields ?? this.settings.uploads.fields ?? 1000
+      const fields = parseQuery(await this.text(), max)
+      for (const [k, values] of fields) for (const v of values) form.append(k, v)
+      return form
+    }
+    if (type === 'multipart/form-data') {
+      if (this.method === 'GET' || this.method === 'HEAD') return new Form()
+      const [{ parseMultipart }, { SpoolDir }] = await Promise.all([import('../forms/multipart.js'), import('../forms/uploads.js')])
+      const spool: SpoolDir = new SpoolDir()
+      this.addCleanup(() => spool.cleanup())
+      try {
+        return await parseMultipart(this.bodyStream(), this.header('content-type')!, { ...this.settings.uploads, ...limits }, spool)
+      } catch (e) {
+        this.bodyRefused = true
+        throw e
+      }
+    }
+    if (type === '' && (this.method === 'GET' || this.method === 'HEAD')) return new Form()
+    throw new HttpError(400, `expected a form body (application/x-www-form-urlencoded or multipart/form-data), but the request's Content-Type is ${type === '' ? 'missing' : type}`, { code: 'ERR_NOT_A_FORM' })
+  }
 
   /** The first value of a query parameter, or `undefined` (Flask's `request.args.get`). */
   query(name: string): string | undefined {
@@ -69,7 +162,7 @@ export abstract class CarafeRequest {
   }
 
   /** The body as bytes (read once, then cached). */
-  async bytes(): Promise<Uint8Array> {
+  bytes(): Promise<Uint8Array> {
     this.#body ??= this.method === 'GET' || this.method === 'HEAD' ? Promise.resolve(new Uint8Array(0)) : this.readBody(this.#bodyLimit)
     return this.#body
   }
@@ -81,22 +174,16 @@ export abstract class CarafeRequest {
   }
 
   /** The body decoded as UTF-8 text. */
-  async text(): Promise<string> {
-    return Buffer.from(await this.bytes()).toString('utf8')
+  text(): Promise<string> {
+    return this.bytes().then(utf8)
   }
 
   /**
    * The body parsed as JSON. An empty body is a 400 ("expected a JSON body"), malformed JSON
    * is a 400 naming the parse error; neither is ever a 500.
    */
-  async json<T = unknown>(): Promise<T> {
-    const text = await this.text()
-    if (text.trim() === '') throw new HttpError(400, 'expected a JSON body, but the request body is empty', { code: 'ERR_EMPTY_BODY' })
-    try {
-      return JSON.parse(text, dropProtoKeys) as T
-    } catch (e) {
-      throw new HttpError(400, `malformed JSON in the request body: ${(e as Error).message}`, { code: 'ERR_BAD_JSON', cause: e })
-    }
+  json<T = unknown>(): Promise<T> {
+    return this.text().then(parseJson<T>)
   }
 
   /** Change the body limit for this request (for a route that takes big bodies). */
@@ -108,6 +195,21 @@ export abstract class CarafeRequest {
     this.#query ??= parseQuery(this.rawQuery)
     return this.#query
   }
+}
+
+function parseJson<T>(text: string): T {
+  if (text.trim() === '') throw new HttpError(400, 'expected a JSON body, but the request body is empty', { code: 'ERR_EMPTY_BODY' })
+  try {
+    // A reviver makes JSON.parse several times slower; only a body that could spell the key
+    // (plainly, or with \u escapes) needs it.
+    return (text.includes('__proto__') || text.includes('\\u') ? JSON.parse(text, dropProtoKeys) : JSON.parse(text)) as T
+  } catch (e) {
+    throw new HttpError(400, `malformed JSON in the request body: ${(e as Error).message}`, { code: 'ERR_BAD_JSON', cause: e })
+  }
+}
+
+function utf8(bytes: Uint8Array): string {
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')
 }
 
 /** JSON.parse reviver that drops `__proto__` keys so a parsed body can never pollute prototypes. */

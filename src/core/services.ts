@@ -5,6 +5,8 @@ export interface AppServices {
   readonly debug: boolean
   /** Folder that relative paths (templates, static roots) resolve against. */
   readonly root: string
+  /** Secrets for signed cookies, newest first. */
+  readonly secrets: readonly string[]
   render(name: string, data: Record<string, unknown>, c: Context<any>): Promise<string>
   url(name: string, params: Record<string, unknown>, query?: Record<string, string | number>): string
 }

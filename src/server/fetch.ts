@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import { Context } from '../core/context.js'
-import { CarafeRequest, bodyTooLarge } from '../core/request.js'
+import { CarafeRequest, bodyTooLarge, type RequestSettings } from '../core/request.js'
 import type { Dispatcher } from '../core/dispatch.js'
 import type { AppServices } from '../core/services.js'
 
@@ -12,7 +12,7 @@ export interface FetchInfo {
 }
 
 interface FetchApp extends AppServices {
-  readonly bodyLimit: number
+  readonly requestSettings: RequestSettings
   dispatcher(): Dispatcher
 }
 
@@ -21,10 +21,16 @@ const NO_PARAMS = Object.freeze({}) as Record<string, unknown>
 /** The Fetch door: a `Request` becomes a context, goes through dispatch, and comes back a `Response`. */
 export function createFetchHandler(app: FetchApp): (request: Request, info?: FetchInfo) => Promise<Response> {
   return async function carafeFetch(request, info) {
-    const c = new Context(app, new FetchRequest(request, app.bodyLimit, info), NO_PARAMS)
+    const req = new FetchRequest(request, app.requestSettings, info)
+    const c = new Context(app, req, NO_PARAMS)
     const pending = app.dispatcher().handle(c)
     if (pending !== undefined) await pending
-    return toResponse(c, request.method === 'HEAD')
+    try {
+      return toResponse(c, request.method === 'HEAD')
+    } finally {
+      // Temporary upload files go once the response is built: keep what you need with saveTo().
+      req.runCleanups()
+    }
   }
 }
 
@@ -32,12 +38,12 @@ class FetchRequest extends CarafeRequest {
   readonly #request: Request
   readonly #remote: string | undefined
 
-  constructor(request: Request, bodyLimit: number, info: FetchInfo | undefined) {
+  constructor(request: Request, settings: RequestSettings, info: FetchInfo | undefined) {
     const url = request.url
     const start = url.indexOf('/', url.indexOf('//') + 2)
     const q = start < 0 ? -1 : url.indexOf('?', start)
     const path = start < 0 ? '/' : url.slice(start, q < 0 ? undefined : q)
-    super(request.method, path, q < 0 ? '' : url.slice(q + 1), bodyLimit)
+    super(request.method, path, q < 0 ? '' : url.slice(q + 1), settings)
     this.#request = request
     // With no address from the host, trust only a loopback host name (tests, app.request()).
     this.#remote = info?.remoteAddress ?? (/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(url) ? '127.0.0.1' : '')
@@ -61,6 +67,15 @@ class FetchRequest extends CarafeRequest {
 
   get remoteAddress(): string | undefined {
     return this.#remote
+  }
+
+  protected get encrypted(): boolean {
+    return this.#request.url.startsWith('https:')
+  }
+
+  protected bodyStream(): Readable {
+    const body = this.#request.body
+    return body === null ? Readable.from([]) : Readable.fromWeb(body as import('node:stream/web').ReadableStream)
   }
 
   protected async readBody(limit: number): Promise<Uint8Array> {

@@ -3,12 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable, pipeline } from 'node:stream'
 import { Context, type HeaderValue } from '../core/context.js'
 import type { Dispatcher } from '../core/dispatch.js'
-import { CarafeRequest, bodyTooLarge } from '../core/request.js'
+import { CarafeRequest, bodyTooLarge, type RequestSettings } from '../core/request.js'
 import type { AppServices } from '../core/services.js'
 import type { AccessLog } from './access-log.js'
 
 interface NodeApp extends AppServices {
-  readonly bodyLimit: number
+  readonly requestSettings: RequestSettings
   dispatcher(): Dispatcher
 }
 
@@ -49,7 +49,7 @@ export function createNodeHandler(app: NodeApp, options: NodeHandlerOptions): (r
       if (abs === null) return refuse(req, res, 400, 'the request target must be a path starting with "/"', log)
       path = abs[1] ?? '/'
     }
-    const c = new Context(app, new NodeRequest(req, path, q < 0 ? '' : url.slice(q + 1), app.bodyLimit, secure), NO_PARAMS)
+    const c = new Context(app, new NodeRequest(req, path, q < 0 ? '' : url.slice(q + 1), app.requestSettings, secure), NO_PARAMS)
     if (state.closing) c.header('connection', 'close')
     const pending = app.dispatcher().handle(c)
     if (pending === undefined) writeResponse(c, req, res, log)
@@ -61,13 +61,19 @@ class NodeRequest extends CarafeRequest {
   readonly #req: IncomingMessage
   readonly #secure: boolean
   #raw: Request | null = null
-  /** Set when the body was refused unread, so the connection must close after the response. */
-  bodyRefused = false
 
-  constructor(req: IncomingMessage, path: string, rawQuery: string, bodyLimit: number, secure: boolean) {
-    super(req.method ?? 'GET', path, rawQuery, bodyLimit)
+  constructor(req: IncomingMessage, path: string, rawQuery: string, settings: RequestSettings, secure: boolean) {
+    super(req.method ?? 'GET', path, rawQuery, settings)
     this.#req = req
     this.#secure = secure
+  }
+
+  protected get encrypted(): boolean {
+    return this.#secure
+  }
+
+  protected bodyStream(): Readable {
+    return this.#req
   }
 
   header(name: string): string | undefined {
@@ -83,7 +89,7 @@ class NodeRequest extends CarafeRequest {
   }
 
   get url(): string {
-    return `${this.#secure ? 'https' : 'http'}://${this.#req.headers.host ?? 'localhost'}${this.#req.url ?? '/'}`
+    return `${this.protocol}://${this.#req.headers.host ?? 'localhost'}${this.#req.url ?? '/'}`
   }
 
   get remoteAddress(): string | undefined {
@@ -144,7 +150,11 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
   const status = c.statusCode
   const type = c.contentType
   const extra = c.responseHeaders
-  if ((c.req as NodeRequest).bodyRefused) res.shouldKeepAlive = false
+  if (c.req.bodyRefused) res.shouldKeepAlive = false
+  if (c.req.hasCleanups) {
+    if (res.closed) c.req.runCleanups()
+    else res.once('close', () => c.req.runCleanups())
+  }
   if (typeof body === 'string' || body === null || body instanceof Uint8Array) {
     const length = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
     const sized = body !== null && status !== 204 && status !== 304

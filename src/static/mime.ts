@@ -1,5 +1,18 @@
+import { createRequire } from 'node:module'
 import path from 'node:path'
-import mime from 'mime-types'
+
+type MimeTypes = typeof import('mime-types')
+
+/**
+ * mime-types is loaded on first use, not at import: parsing its database takes about
+ * 30 ms, which would otherwise delay every app's start (and `carafe serve`'s first answer,
+ * usually a listing that needs no types at all).
+ */
+let mime: MimeTypes | null = null
+function mimeTypes(): MimeTypes {
+  mime ??= createRequire(import.meta.url)('mime-types') as MimeTypes
+  return mime
+}
 
 const OCTETS = 'application/octet-stream'
 /** Content types by lower-case extension, filled on first use (mime-types is a table lookup plus string work). */
@@ -16,7 +29,7 @@ export function contentTypeFor(name: string): string {
   const ext = path.extname(name).toLowerCase()
   let type = BY_EXT.get(ext)
   if (type === undefined) {
-    const found = ext === '' ? false : mime.contentType(ext)
+    const found = ext === '' ? false : mimeTypes().contentType(ext)
     type = found === false ? OCTETS : found
     if (/^text\//.test(type) && !/;\s*charset=/i.test(type)) type += '; charset=utf-8'
     if (BY_EXT.size < 1024) BY_EXT.set(ext, type)

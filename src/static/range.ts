@@ -46,10 +46,10 @@ export function parseRange(header: string, size: number): RangeRequest {
       end = size - 1
     } else {
       start = Number(m[1])
-      end = m[2] === '' ? size - 1 : Number(m[2])
-      if (end < start) return FULL // RFC 9110 §14.1.1: an invalid range-spec makes the whole header invalid.
+      const last = m[2] === '' ? Infinity : Number(m[2])
+      if (last < start) return FULL // RFC 9110 §14.1.1: an invalid range-spec makes the whole header invalid.
       if (start >= size) continue
-      end = Math.min(end, size - 1)
+      end = Math.min(last, size - 1)
     }
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return FULL
     ranges.push([start, end])

@@ -1,14 +1,18 @@
 import { HttpError } from '../core/errors.js'
 
 /**
- * Parse a raw query string (`a=1&b=%ED%95%9C&a=2`) into name → values, decoding `+` as a
+ * Parse a raw query string (or urlencoded form body, with `maxFields` bounding the count) (`a=1&b=%ED%95%9C&a=2`) into name → values, decoding `+` as a
  * space and `%XX` as UTF-8. A Map, so `__proto__` is just another key.
  */
-export function parseQuery(raw: string): Map<string, string[]> {
+export function parseQuery(raw: string, maxFields = Infinity): Map<string, string[]> {
   const out = new Map<string, string[]>()
   if (raw === '') return out
   let start = 0
+  let count = 0
   while (start <= raw.length) {
+    if (++count > maxFields) {
+      throw new HttpError(413, `too many form fields: at most ${maxFields} per request`, { code: 'ERR_UPLOAD_LIMIT' })
+    }
     let amp = raw.indexOf('&', start)
     if (amp < 0) amp = raw.length
     if (amp > start) {

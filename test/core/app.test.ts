@@ -123,6 +123,8 @@ for (const [door, open] of Object.entries(DOORS)) {
       assert.match(await res.text(), /body is empty/)
       res = await fetch('/echo', { method: 'POST', body: '{"__proto__":{"polluted":1},"ok":1}' })
       assert.deepEqual(await res.json(), { ok: 1 })
+      res = await fetch('/echo', { method: 'POST', body: '{"\\u005f_proto__":{"polluted":1},"ok":2}' })
+      assert.deepEqual(await res.json(), { ok: 2 })
       assert.equal(({} as Record<string, unknown>).polluted, undefined)
     })
 

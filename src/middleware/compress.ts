@@ -1,0 +1,157 @@
+import { Readable, pipeline, type Transform } from 'node:stream'
+import { brotliCompress, constants, createBrotliCompress, createGzip, gzip, type BrotliOptions, type ZlibOptions } from 'node:zlib'
+import type { BodyValue, Context, FileBody } from '../core/context.js'
+import type { Middleware } from '../core/compose.js'
+import { CarafeError } from '../core/errors.js'
+import { createEncodingNegotiator, type ContentCoding } from './accept-encoding.js'
+import { createCompressibleCheck } from './compressible.js'
+import { appendVary, readHeader, responseStatus } from './response-headers.js'
+
+/** Options of {@link compress}. */
+export interface CompressMiddlewareOptions {
+  /** Codings to offer, in order of preference when the client rates them equally. @default ['br', 'gzip'] */
+  encodings?: readonly ContentCoding[]
+  /** Bodies of known size smaller than this many bytes are sent as they are (unless the client refuses `identity`). @default 1024 */
+  threshold?: number
+  /** gzip level, 1 (fast) to 9 (small). @default 6 */
+  gzipLevel?: number
+  /** Brotli quality, 0 to 11; above 5 it gets much slower for little gain on dynamic bodies. @default 4 */
+  brotliQuality?: number
+  /** Which `Content-Type`s to compress. @default text, JSON, JavaScript, XML, SVG, and the types mime-db marks compressible (not `application/octet-stream` nor `text/event-stream`) */
+  filter?: (type: string, c: Context<any>) => boolean
+}
+
+const NO_TRANSFORM = /(?:^|,)[ \t]*no-transform[ \t]*(?:,|$)/i
+const VARIES_ON_ENCODING = /(?:^|,)[ \t]*accept-encoding[ \t]*(?:,|$)/i
+
+/**
+ * Compress dynamic responses with Brotli or gzip, chosen by the request's `Accept-Encoding`.
+ * Strings and bytes are compressed off the main thread (zlib's thread pool); streams
+ * (`ReadableStream`, Node streams, async iterables) are piped through a zlib stream with
+ * backpressure, each chunk flushed as it comes, so streamed pages arrive as they are
+ * written. Bodies that are already encoded, partial (206), empty, answers to HEAD,
+ * 1xx/204/304, and `Cache-Control: no-transform` are left alone; a compressed answer drops
+ * its `Content-Length` and has a strong `ETag` made weak (RFC 9110 §8.8.3: the bytes differ).
+ * Compressible answers get `Vary: Accept-Encoding` whether or not they were compressed.
+ *
+ * Files (static files streamed from disk) are left to the static engine, which serves
+ * precompressed siblings and caches the copies it compresses; so is any answer that
+ * already varies on `Accept-Encoding`, as static files do when the engine negotiated the
+ * coding. A `Response` body (e.g. from a mounted Fetch app) is compressed like a stream,
+ * unless it has a `Content-Encoding`.
+ *
+ * @example
+ * app.use(compress({ threshold: 2048 }))
+ */
+export function compress(options: CompressMiddlewareOptions = {}): Middleware {
+  const encodings = options.encodings ?? ['br', 'gzip']
+  if (encodings.length === 0 || encodings.some((e) => e !== 'br' && e !== 'gzip')) throw optionError(`encodings must list 'br' and/or 'gzip', got ${JSON.stringify(encodings)}`)
+  const threshold = checkInt('threshold', options.threshold ?? 1024, 0, Number.MAX_SAFE_INTEGER)
+  const level = checkInt('gzipLevel', options.gzipLevel ?? 6, 1, 9)
+  const quality = checkInt('brotliQuality', options.brotliQuality ?? 4, 0, 11)
+  const negotiate = createEncodingNegotiator(encodings)
+  const filter = options.filter ?? createCompressibleCheck()
+  const zip = zipper(level, quality)
+
+  return async function compress(c, next) {
+    await next()
+    const body = c.responseBody
+    if (body === null || isFile(body)) return
+    const status = responseStatus(c)
+    if (status < 200 || status === 204 || status === 206 || status === 304) return
+    const type = readHeader(c, 'content-type')
+    if (type === undefined || !filter(type, c) || readHeader(c, 'content-encoding') !== undefined) return
+    const cacheControl = readHeader(c, 'cache-control')
+    if (cacheControl !== undefined && NO_TRANSFORM.test(cacheControl)) return
+    const vary = readHeader(c, 'vary')
+    if (vary !== undefined && VARIES_ON_ENCODING.test(vary)) return
+    appendVary(c, 'Accept-Encoding')
+    if (c.req.method === 'HEAD' || readHeader(c, 'content-range') !== undefined) return
+    const choice = negotiate(c.req.header('accept-encoding'))
+    const coding = choice.coding
+    if (coding === null) return
+    // A client that refuses the identity gets even small bodies compressed (RFC 9110 §12.5.3).
+    const minimum = choice.identityRefused ? 1 : Math.max(threshold, 1)
+    if (typeof body === 'string' || body instanceof Uint8Array) {
+      if (!atLeast(body, minimum)) return
+      const out = await zip.bytes(body, coding)
+      markEncoded(c, coding)
+      c.body(out)
+      return
+    }
+    const declared = Number(readHeader(c, 'content-length'))
+    if (declared < minimum) return
+    if (body instanceof Response) {
+      if (body.body === null || body.bodyUsed || body.body.locked) return
+      const stream = zip.stream(Readable.fromWeb(body.body as import('node:stream/web').ReadableStream), coding)
+      const headers = new Headers(body.headers)
+      headers.delete('content-length')
+      headers.set('content-encoding', coding)
+      const etag = headers.get('etag')
+      if (etag?.startsWith('"') === true) headers.set('etag', `W/${etag}`)
+      markEncoded(c, coding)
+      c.body(new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status: body.status, statusText: body.statusText, headers }))
+      return
+    }
+    const source = body instanceof ReadableStream ? Readable.fromWeb(body as import('node:stream/web').ReadableStream) : body
+    markEncoded(c, coding)
+    c.body(zip.stream(source, coding) as AsyncIterable<Uint8Array>)
+  }
+}
+
+interface Zipper {
+  bytes(data: string | Uint8Array, coding: ContentCoding): Promise<Buffer>
+  stream(source: AsyncIterable<Uint8Array | string>, coding: ContentCoding): Transform
+}
+
+/** Compressors with the options built once. */
+function zipper(level: number, quality: number): Zipper {
+  const gzipOptions: ZlibOptions = { level }
+  const brotliOptions: BrotliOptions = { params: { [constants.BROTLI_PARAM_QUALITY]: quality } }
+  // Streams flush after every chunk: a streamed page or feed must not wait in zlib's buffer.
+  const gzipStream: ZlibOptions = { level, flush: constants.Z_SYNC_FLUSH }
+  const brotliStream: BrotliOptions = { ...brotliOptions, flush: constants.BROTLI_OPERATION_FLUSH }
+  return {
+    bytes(data, coding) {
+      return new Promise((resolve, reject) => {
+        const done = (err: Error | null, out: Buffer): void => (err === null ? resolve(out) : reject(err))
+        if (coding === 'gzip') gzip(data, gzipOptions, done)
+        else brotliCompress(data, brotliOptions, done)
+      })
+    },
+    stream(source, coding) {
+      const z = coding === 'gzip' ? createGzip(gzipStream) : createBrotliCompress(brotliStream)
+      // Errors reach the door through `z` (pipeline destroys it), and a client going away
+      // destroys `z`, which pipeline carries back to the source.
+      pipeline(source, z, () => {})
+      return z
+    },
+  }
+}
+
+function markEncoded(c: Context<any>, coding: ContentCoding): void {
+  c.header('content-encoding', coding)
+  c.removeHeader('content-length')
+  const etag = c.getHeader('etag')
+  if (typeof etag === 'string' && etag.startsWith('"')) c.header('etag', `W/${etag}`)
+}
+
+/** Is the body at least `n` bytes? Measures UTF-8 only when the string's length cannot tell. */
+function atLeast(body: string | Uint8Array, n: number): boolean {
+  if (typeof body !== 'string') return body.byteLength >= n
+  if (body.length >= n) return true
+  return body.length * 3 >= n && Buffer.byteLength(body) >= n
+}
+
+function isFile(body: Exclude<BodyValue, null>): body is FileBody {
+  return (body as Partial<FileBody>).kind === 'file'
+}
+
+function checkInt(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw optionError(`${name} must be a whole number from ${min} to ${max}, got ${String(value)}`)
+  return value
+}
+
+function optionError(message: string): CarafeError {
+  return new CarafeError('ERR_COMPRESS_OPTIONS', `compress: ${message}`)
+}

@@ -1,0 +1,70 @@
+import path from 'node:path'
+import type { Context, Respondable } from '../core/context.js'
+import { CarafeError } from '../core/errors.js'
+import { StaticEngine } from './engine.js'
+import type { StaticOptions } from './options.js'
+
+/** Flask's `static_folder` / `static_url_path`, as the `static` option of `new Carafe()`. */
+export interface StaticFolderOptions extends StaticOptions {
+  /** The folder; a relative path resolves against the app's root folder. */
+  dir: string
+  /** URL prefix the files are served under; `''` serves them at the top. @default '/' + the folder's name, as Flask does */
+  prefix?: string
+}
+
+/** What registering static routes needs from the app (kept structural so this file never imports the app). */
+interface RouteHost {
+  readonly root: string
+  all(pattern: string, handler: (c: Context<any>) => unknown, options?: { name?: string }): unknown
+}
+
+/**
+ * Register the routes that serve `dir` under `prefix` (`prefix`, `prefix/` and
+ * `prefix/<path:filename>`, for every method: the engine answers 405 itself, before
+ * touching the disk) and return the engine. Routes declared by the app win over these,
+ * since a static segment is always tried before a `<path:…>` parameter.
+ */
+export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, options: StaticOptions = {}, name?: string): StaticEngine {
+  const p = prefix.replace(/\/+$/, '')
+  if (p !== '' && !p.startsWith('/')) throw new CarafeError('ERR_STATIC_PREFIX', `static prefix ${JSON.stringify(prefix)} must start with "/" (or be "" to serve files at the top)`)
+  const engine = new StaticEngine(path.resolve(app.root, dir), options)
+  if (p !== '') app.all(p, (c) => engine.serve(c, ''))
+  app.all(`${p}/`, (c) => engine.serve(c, '/'))
+  // The tree has decoded the tail once already; the engine must not decode it again.
+  app.all(`${p}/<path:filename>`, (c) => engine.serve(c, c.params.filename as string), name === undefined ? {} : { name })
+  return engine
+}
+
+/**
+ * Set up Flask's static folder from the `static` option: like `app.static()`, but with
+ * Flask's behaviour for folders (404: no index file, no listing, no redirect) unless asked,
+ * and the file route named `static`, so `app.url('static', { filename: 'app.css' })` works.
+ */
+export function addStaticFolder(app: RouteHost, options: StaticFolderOptions): StaticEngine {
+  const { dir, prefix, ...rest } = options
+  const urlPath = prefix ?? `/${path.basename(path.resolve(app.root, dir))}`
+  return addStaticRoutes(app, urlPath, dir, { index: false, listing: false, redirect: false, ...rest }, 'static')
+}
+
+/** Flask's `send_static_file`: the file `name` from the app's static folder. */
+export function sendStaticFile(engine: StaticEngine | null, name: string): Respondable {
+  if (engine === null) {
+    throw new CarafeError('ERR_NO_STATIC_FOLDER', 'this app has no static folder; create it with new Carafe({ static: { dir: "static" } })')
+  }
+  return new StaticFolderFile(engine, name)
+}
+
+/** A file of the static folder as a handler's answer (a class: plain objects become JSON). */
+class StaticFolderFile implements Respondable {
+  readonly #engine: StaticEngine
+  readonly #name: string
+
+  constructor(engine: StaticEngine, name: string) {
+    this.#engine = engine
+    this.#name = name
+  }
+
+  respond(c: Context<any>): void | Promise<void> {
+    return this.#engine.sendFile(c, this.#name)
+  }
+}

@@ -1,0 +1,201 @@
+import path from 'node:path'
+import { encodeLocation, HTML, type Context } from '../core/context.js'
+import { HttpError } from '../core/errors.js'
+import { etagListMatches } from './conditional.js'
+import { FileCache, isInside, type DirEntry, type Entry } from './file-cache.js'
+import { readListing, renderListing } from './listing.js'
+import { resolveStaticOptions, type ResolvedStaticOptions, type StaticOptions } from './options.js'
+import { decodePath, toSafePath } from './safe-path.js'
+import { sendEntry, setHeaders, type SendOverrides } from './send.js'
+
+/** How long a rendered listing is reused while its folder is unchanged (sizes and times of files inside may move). */
+const LISTING_TTL_MS = 2000
+const ALLOW = 'GET, HEAD, OPTIONS'
+
+/**
+ * The static file engine behind `carafe serve`, `app.static()`, `staticFile()` and
+ * `sendStaticFile()`: safe paths, a revalidated in-memory cache, conditional and range
+ * requests, precompressed and on-the-fly compressed copies, folder redirects, index files
+ * and listings.
+ *
+ * @example
+ * const files = new StaticEngine('./public', { listing: true })
+ * app.notFound((c) => files.serve(c, decodeURIComponent(c.path)))
+ */
+export class StaticEngine {
+  /** The absolute root folder. */
+  readonly root: string
+  readonly options: ResolvedStaticOptions
+  readonly #cache: FileCache
+
+  constructor(root: string, options?: StaticOptions) {
+    this.root = path.resolve(root)
+    this.options = resolveStaticOptions(options)
+    this.#cache = new FileCache(this.root, this.options)
+  }
+
+  /** Entries and bytes in the cache (for tests and diagnostics). */
+  get cacheStats(): { entries: number; bytes: number } {
+    return this.#cache.stats
+  }
+
+  /**
+   * Answer a request for the raw (percent-encoded) URL path `rawPath`, relative to the
+   * root (e.g. `c.path` when the files are served at `/`).
+   */
+  serveRaw(c: Context<any>, rawPath: string): void | Promise<void> {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return this.#otherMethod(c)
+    const decoded = decodePath(rawPath)
+    if (decoded === null) throw new HttpError(400, 'the URL has a malformed percent-encoding (it must be UTF-8, e.g. %EB%82%98)')
+    return this.serve(c, decoded)
+  }
+
+  /**
+   * Answer a request for the decoded path `rel` under the root (`''` or `/` is the root
+   * itself; a trailing `/` asks for a folder). Only GET and HEAD touch the filesystem.
+   */
+  serve(c: Context<any>, rel: string): void | Promise<void> {
+    const method = c.req.method
+    if (method !== 'GET' && method !== 'HEAD') return this.#otherMethod(c)
+    const safe = toSafePath(rel, this.options)
+    if (!safe.ok) throw this.#error(safe.status, safe.status === 400 ? 'bad request path' : 'file not found')
+    const slash = rel.endsWith('/')
+    const hit = this.#cache.fresh(safe.key)
+    if (hit !== undefined) return this.#answer(c, safe.key, safe.segments, hit, slash)
+    return this.#cache.load(safe.key, safe.segments).then((e) =>
+      e === null ? this.#missing(c) : this.#answer(c, safe.key, safe.segments, e, slash))
+  }
+
+  /**
+   * Send the file `name` (relative to the root) whatever the request path: what
+   * `staticFile()` and `sendStaticFile()` do. Folders and hidden or missing files are 404.
+   */
+  sendFile(c: Context<any>, name: string, over?: SendOverrides): void | Promise<void> {
+    const safe = toSafePath(name, this.options)
+    if (!safe.ok || safe.segments.length === 0) throw this.#error(404, 'file not found')
+    const send = (e: Entry | null | undefined): void | Promise<void> => {
+      if (e === null || e === undefined || e.kind !== 'file') throw this.#error(404, 'file not found')
+      return sendEntry(c, this.#cache, safe.key, e, over)
+    }
+    const hit = this.#cache.fresh(safe.key)
+    return hit !== undefined ? send(hit) : this.#cache.load(safe.key, safe.segments).then(send)
+  }
+
+  #answer(c: Context<any>, key: string, segments: readonly string[], e: Entry, slash: boolean): void | Promise<void> {
+    if (e.kind === 'file') {
+      // `/file.txt/` names a folder that is not there (Python's http.server answers 404 too).
+      if (slash) throw this.#error(404, 'file not found')
+      return sendEntry(c, this.#cache, key, e)
+    }
+    if (!slash) {
+      if (!this.options.redirect) throw this.#error(404, 'file not found')
+      return this.#redirectToSlash(c)
+    }
+    if (e.index !== null) {
+      const indexKey = key === '' ? e.index : `${key}/${e.index}`
+      const send = (f: Entry | null | undefined): void | Promise<void> =>
+        f != null && f.kind === 'file' ? sendEntry(c, this.#cache, indexKey, f) : this.#listingOr404(c, key, e)
+      const hit = this.#cache.fresh(indexKey)
+      return hit !== undefined ? send(hit) : this.#cache.load(indexKey, [...segments, e.index]).then(send)
+    }
+    return this.#listingOr404(c, key, e)
+  }
+
+  #listingOr404(c: Context<any>, key: string, e: DirEntry): void | Promise<void> {
+    if (!this.options.listing) throw this.#error(404, 'file not found')
+    const urlPath = decodePath(c.req.path) ?? c.req.path
+    const l = e.listing
+    if (l !== null && l.urlPath === urlPath && Date.now() - l.at < LISTING_TTL_MS) return this.#sendListing(c, e)
+    e.rendering ??= this.#render(e, urlPath, key === '').finally(() => { e.rendering = null })
+    return e.rendering.then(() => this.#sendListing(c, e))
+  }
+
+  async #render(e: DirEntry, urlPath: string, top: boolean): Promise<void> {
+    const root = await this.#cache.realRoot()
+    const follow = this.options.followSymlinks
+    const items = await readListing(e.abs, { dotfiles: this.options.dotfiles, allowed: (real) => follow || isInside(real, root) })
+    const text = renderListing(urlPath, items, top)
+    const html = Buffer.from(text)
+    const etag = `W/"${hash53(text).toString(36)}-${html.byteLength.toString(36)}"`
+    e.listing = { urlPath, html, etag, at: Date.now() }
+  }
+
+  #sendListing(c: Context<any>, e: DirEntry): void {
+    const l = e.listing!
+    c.header('cache-control', 'no-cache')
+    if (this.options.cors) c.header('access-control-allow-origin', '*')
+    c.header('etag', l.etag)
+    const inm = c.req.header('if-none-match')
+    if (inm !== undefined && etagListMatches(inm, l.etag, true)) {
+      c.body(null, 304)
+      return
+    }
+    c.header('content-length', l.html.byteLength)
+    c.body(l.html, 200, HTML)
+  }
+
+  /**
+   * The 301 a folder without its trailing slash gets (query kept), as Python's http.server
+   * and Apache do. The threat is an open redirect: `//evil.example/x` sent as is would be a
+   * scheme-relative URL to another host. So the location always starts with exactly one
+   * `/`, and `\`, controls and quotes are percent-encoded (no header injection either).
+   */
+  #redirectToSlash(c: Context<any>): void {
+    const q = c.req.rawQuery
+    c.header('location', encodeLocation(`${c.req.path.replace(/^\/+/, '/')}/${q === '' ? '' : `?${q}`}`))
+    if (this.options.cors) c.header('access-control-allow-origin', '*')
+    c.header('content-length', 0)
+    c.body(null, 301)
+  }
+
+  /** Nothing at that path: the single-page app's page for HTML requests, else 404. */
+  #missing(c: Context<any>): void | Promise<void> {
+    const spa = this.options.spa
+    if (spa !== null && (c.req.header('accept') ?? '').includes('text/html')) return this.sendFile(c, spa)
+    throw this.#error(404, 'file not found')
+  }
+
+  /** OPTIONS is answered (with CORS preflight headers when enabled); every other method is a 405, before any file is looked at. */
+  #otherMethod(c: Context<any>): void {
+    if (c.req.method === 'OPTIONS') {
+      c.header('allow', ALLOW)
+      if (this.options.cors) {
+        setHeaders(c, ['access-control-allow-origin', '*', 'access-control-allow-methods', ALLOW, 'access-control-max-age', '86400'])
+        const asked = c.req.header('access-control-request-headers')
+        if (asked !== undefined && /^[\w\s,-]*$/.test(asked)) c.header('access-control-allow-headers', asked)
+      }
+      c.header('content-length', 0)
+      c.body(null, 204)
+      return
+    }
+    throw new HttpError(405, `${c.req.method} is not allowed here; files answer ${ALLOW}`, { headers: this.#errorHeaders({ allow: ALLOW }) })
+  }
+
+  /** An error that never names a filesystem path. */
+  #error(status: number, message: string): HttpError {
+    return new HttpError(status, message, { headers: this.#errorHeaders({}) })
+  }
+
+  #errorHeaders(h: Record<string, string>): Record<string, string> {
+    if (this.options.cors) h['access-control-allow-origin'] = '*'
+    return h
+  }
+
+}
+
+/**
+ * A fast 53-bit string hash (cyrb53) for listing ETags: node:crypto would cost 20 ms of
+ * startup for `carafe serve`, and a validator needs no cryptographic strength.
+ */
+function hash53(text: string): number {
+  let h1 = 0xdeadbeef
+  let h2 = 0x41c6ce57
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ ch, 2654435761)
+    h2 = Math.imul(h2 ^ ch, 1597334677)
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0)
+}

@@ -1,0 +1,24 @@
+import { Carafe } from '../core/app.js'
+import { StaticEngine } from './engine.js'
+import type { StaticOptions } from './options.js'
+
+/** The options `carafe serve` uses unless told otherwise: Python's index names and a listing. */
+export const SERVE_DEFAULTS: Readonly<StaticOptions> = { index: ['index.html', 'index.htm'], listing: true }
+
+/**
+ * An app that serves one folder and nothing else: what `carafe serve` runs. It has no
+ * routes, so every request goes straight to the engine after one failed map lookup, and
+ * the engine sees every path as sent (including `//x` and `/\x`, which it refuses).
+ *
+ * @example
+ * const { app } = createFolderApp('./public', { spa: true })
+ * await app.listen({ port: 8000 })
+ */
+export function createFolderApp(dir: string, options: StaticOptions = {}): { app: Carafe; engine: StaticEngine } {
+  const engine = new StaticEngine(dir, { ...SERVE_DEFAULTS, ...options })
+  const app = new Carafe({ root: engine.root, templates: false, redirectSlashes: false })
+  app.notFound(function serveFiles(c) {
+    return engine.serveRaw(c, c.path)
+  })
+  return { app, engine }
+}
