@@ -37,7 +37,9 @@ export async function measureUpload(mib) {
     const peak = status(child.pid, 'VmHWM')
     return { before, peak, growth: peak - before, answer }
   } finally {
-    child.kill('SIGKILL')
+    // SIGTERM: the server drains and its request cleanups (temporary upload files) finish.
+    child.kill('SIGTERM')
+    await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)))
   }
 }
 

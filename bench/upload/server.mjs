@@ -7,4 +7,7 @@ app.post('/upload', async (c) => {
   const file = (await c.req.form()).file('file')
   return { size: file?.size ?? 0, spooled: file?.path !== null }
 })
-app.listen({ host: '127.0.0.1', port: 0 }).then((s) => console.log(`listening ${s.port}`))
+app.listen({ host: '127.0.0.1', port: 0 }).then((s) => {
+  console.log(`listening ${s.port}`)
+  process.once('SIGTERM', () => s.close().then(() => process.exit(0)))
+})

@@ -83,18 +83,18 @@ export abstract class CarafeRequest {
     ;(this.#cleanups ??= []).push(fn)
   }
 
-  /** Run the cleanups (the doors call this once the response is done). */
-  runCleanups(): void {
+  /** Run the cleanups (the doors call this once the response is done); settles when all have. */
+  runCleanups(): Promise<void> {
     const list = this.#cleanups
-    if (list === null) return
+    if (list === null) return Promise.resolve()
     this.#cleanups = null
-    for (const fn of list) {
+    return Promise.all(list.map(async (fn) => {
       try {
-        Promise.resolve(fn()).catch((e: unknown) => console.error('[carafe] request cleanup failed:', e))
+        await fn()
       } catch (e) {
         console.error('[carafe] request cleanup failed:', e)
       }
-    }
+    })).then(() => undefined)
   }
 
   /** True when cleanups are waiting (the doors then wait for the response to finish). */

@@ -56,17 +56,19 @@ export function compress(options: CompressMiddlewareOptions = {}): Middleware {
   return async function compress(c, next) {
     await next()
     const body = c.responseBody
-    if (body === null || isFile(body)) return
+    if (body !== null && isFile(body)) return
     const status = responseStatus(c)
-    if (status < 200 || status === 204 || status === 206 || status === 304) return
+    if (status < 200 || status === 204 || (body === null && status !== 304)) return
     const type = readHeader(c, 'content-type')
     if (type === undefined || !filter(type, c) || readHeader(c, 'content-encoding') !== undefined) return
     const cacheControl = readHeader(c, 'cache-control')
     if (cacheControl !== undefined && NO_TRANSFORM.test(cacheControl)) return
     const vary = readHeader(c, 'vary')
     if (vary !== undefined && VARIES_ON_ENCODING.test(vary)) return
+    // A 304 repeats the Vary of the 200 it stands for (RFC 9110 §15.4.5); a 206 is a part
+    // of the unencoded body, and HEAD describes what GET would send: none is compressed.
     appendVary(c, 'Accept-Encoding')
-    if (c.req.method === 'HEAD' || readHeader(c, 'content-range') !== undefined) return
+    if (body === null || status === 206 || c.req.method === 'HEAD' || readHeader(c, 'content-range') !== undefined) return
     const choice = negotiate(c.req.header('accept-encoding'))
     const coding = choice.coding
     if (coding === null) return
@@ -81,18 +83,7 @@ export function compress(options: CompressMiddlewareOptions = {}): Middleware {
     }
     const declared = Number(readHeader(c, 'content-length'))
     if (declared < minimum) return
-    if (body instanceof Response) {
-      if (body.body === null || body.bodyUsed || body.body.locked) return
-      const stream = zip.stream(Readable.fromWeb(body.body as import('node:stream/web').ReadableStream), coding)
-      const headers = new Headers(body.headers)
-      headers.delete('content-length')
-      headers.set('content-encoding', coding)
-      const etag = headers.get('etag')
-      if (etag?.startsWith('"') === true) headers.set('etag', `W/${etag}`)
-      markEncoded(c, coding)
-      c.body(new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status: body.status, statusText: body.statusText, headers }))
-      return
-    }
+    if (body instanceof Response) return compressResponse(c, body, zip, coding)
     const source = body instanceof ReadableStream ? Readable.fromWeb(body as import('node:stream/web').ReadableStream) : body
     markEncoded(c, coding)
     c.body(zip.stream(source, coding) as AsyncIterable<Uint8Array>)
@@ -127,6 +118,20 @@ function zipper(level: number, quality: number): Zipper {
       return z
     },
   }
+}
+
+/** Swap a `Response` body for one with the same status and headers and a compressed body. */
+function compressResponse(c: Context<any>, res: Response, zip: Zipper, coding: ContentCoding): void {
+  if (res.body === null || res.bodyUsed || res.body.locked) return
+  const stream = zip.stream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), coding)
+  // The doors send the Response's own headers too, so its Content-Length must go from there.
+  const headers = new Headers(res.headers)
+  headers.delete('content-length')
+  headers.set('content-encoding', coding)
+  const etag = headers.get('etag')
+  if (etag?.startsWith('"') === true) headers.set('etag', `W/${etag}`)
+  markEncoded(c, coding)
+  c.body(new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status: res.status, statusText: res.statusText, headers }))
 }
 
 function markEncoded(c: Context<any>, coding: ContentCoding): void {

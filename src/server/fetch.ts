@@ -29,7 +29,7 @@ export function createFetchHandler(app: FetchApp): (request: Request, info?: Fet
       return toResponse(c, request.method === 'HEAD')
     } finally {
       // Temporary upload files go once the response is built: keep what you need with saveTo().
-      req.runCleanups()
+      if (req.hasCleanups) await req.runCleanups()
     }
   }
 }

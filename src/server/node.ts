@@ -27,6 +27,8 @@ export interface NodeHandlerOptions {
 const NO_PARAMS = Object.freeze({}) as Record<string, unknown>
 /** `writeHead` header lists for the common content types, built once instead of per request. */
 const TYPE_HEADERS = new Map<string, string[]>()
+/** Request cleanups still running (temporary upload files being removed); shutdown waits for them. */
+export const cleanups = new Set<Promise<void>>()
 /** Scratch header list for the hot path; filled and consumed synchronously by `writeHead`. */
 const SIZED = ['content-type', '', 'content-length', '']
 
@@ -152,8 +154,13 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
   const extra = c.responseHeaders
   if (c.req.bodyRefused) res.shouldKeepAlive = false
   if (c.req.hasCleanups) {
-    if (res.closed) c.req.runCleanups()
-    else res.once('close', () => c.req.runCleanups())
+    const run = (): void => {
+      const done = c.req.runCleanups()
+      cleanups.add(done)
+      void done.then(() => cleanups.delete(done))
+    }
+    if (res.closed) run()
+    else res.once('close', run)
   }
   if (typeof body === 'string' || body === null || body instanceof Uint8Array) {
     const length = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength

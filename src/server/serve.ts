@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { AccessLog, type AccessLogFormat } from './access-log.js'
-import { createNodeHandler } from './node.js'
+import { cleanups, createNodeHandler } from './node.js'
 import type { Carafe } from '../core/app.js'
 
 /** Options for `app.listen()`. Every limit is on by default. */
@@ -112,6 +112,7 @@ async function drain(server: Server, state: { closing: boolean }, timeout: numbe
   clearTimeout(timer)
   server.closeAllConnections()
   await closed
+  await Promise.all(cleanups)
 }
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {

@@ -274,6 +274,7 @@ for (const [door, open] of Object.entries(DOORS)) {
       const { tmpdir } = await import('node:os')
       const path = await import('node:path')
       const root = await mkdtemp(path.join(tmpdir(), 'carafe-tpl-'))
+      t.after(() => import('node:fs/promises').then((fs) => fs.rm(root, { recursive: true, force: true })))
       await mkdir(path.join(root, 'templates'))
       await writeFile(path.join(root, 'templates', 'base.html'), '<title>{% block title %}{% endblock %}</title>{% block body %}{% endblock %}\n')
       await writeFile(path.join(root, 'templates', 'page.html'), '{% extends "base.html" %}{% block title %}{{ title }}{% endblock %}{% block body %}{% for x in items %}<li>{{ x | upper }}</li>{% endfor %}{% include "part.html" %}{% endblock %}')

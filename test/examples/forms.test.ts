@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, readFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { spawnCli, waitForServer } from '../helpers/spawn.js'
@@ -8,6 +8,7 @@ import { spawnCli, waitForServer } from '../helpers/spawn.js'
 describe('examples/forms', () => {
   it('validates the HTML form (re-rendered with escaped errors) and the JSON API, and saves uploads', async (t) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'carafe-forms-'))
+    t.after(() => rm(dir, { recursive: true, force: true }))
     const p = spawnCli(t, ['run', 'examples/forms/app.ts', '--port', '0', '--host', '127.0.0.1'], { UPLOAD_DIR: dir })
     const url = await waitForServer(p)
 

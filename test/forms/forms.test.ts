@@ -125,6 +125,7 @@ for (const [door, open] of Object.entries(DOORS)) {
       const { mkdtemp, readdir: ls } = await import('node:fs/promises')
       const path = await import('node:path')
       const dir = await mkdtemp(path.join(tmpdir(), 'carafe-save-'))
+      t.after(() => import('node:fs/promises').then((fs) => fs.rm(dir, { recursive: true, force: true })))
       const app = new Carafe()
       app.post('/up', async (c) => {
         const f = (await c.req.form()).file('f')!

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { openSync, closeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -14,7 +14,11 @@ async function logLine(format: AccessLogFormat): Promise<string> {
   log.line('::1', 'GET', '/a "b"', '1.1', 200, 123, 'http://ref/', 'curl/8')
   log.flush()
   closeSync(fd)
-  return readFile(file, 'utf8')
+  try {
+    return await readFile(file, 'utf8')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 describe('AccessLog', () => {
@@ -43,6 +47,7 @@ describe('AccessLog', () => {
     log.flush()
     closeSync(fd)
     const text = await readFile(path.join(dir, 'log'), 'utf8')
+    await rm(dir, { recursive: true, force: true })
     assert.equal(text.split('\n').length, 2)
   })
 })
