@@ -101,6 +101,12 @@ export const servers = [
     file: 'carafe.mjs',
     requires: [{ path: '../dist/index.js', fix: 'npm run build (at the repo root)' }],
   },
+  {
+    name: 'carafe-log',
+    file: 'carafe-log.mjs',
+    scenarios: ['hello'],
+    requires: [{ path: '../dist/index.js', fix: 'npm run build (at the repo root)' }],
+  },
   { name: 'fastify', file: 'fastify.mjs', requires: peerDeps('fastify') },
   { name: 'hono', file: 'hono.mjs', requires: peerDeps('hono', '@hono/node-server') },
   { name: 'express', file: 'express.mjs', requires: peerDeps('express') },

@@ -20,7 +20,7 @@ for (const { method, path, kind } of routes) {
 app.post(VALIDATE_PATH, async (c) => c.valid('json', zodSchema))
 
 app
-  .listen({ port, host: '127.0.0.1', log: false })
+  .listen({ port, host: '127.0.0.1', log: process.env.CARAFE_BENCH_LOG ?? false })
   .then(() => console.log(`carafe listening on 127.0.0.1:${port}`))
   .catch((err) => {
     console.error(err)
