@@ -1,5 +1,4 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import Negotiator from 'negotiator'
 import { CarafeError, HttpError } from './errors.js'
 import { serializeCookie, type CookieOptions } from '../session/cookie.js'
 import { signValue, unsignValue } from '../session/sign.js'
@@ -7,6 +6,7 @@ import { errorsByField, runSchema, ValidationError, type Validated, type Validat
 import type { CarafeRequest } from './request.js'
 import type { AppServices } from './services.js'
 import { escapeHtml } from '../util/html-escape.js'
+import { lazyRequire } from '../util/lazy.js'
 
 /**
  * Typed per-request state shared by middleware and handlers (`c.set('user', u)`).
@@ -123,6 +123,7 @@ export class Context<P = Record<string, unknown>> {
    */
   accepts<T extends string>(...types: T[]): T | undefined {
     const full = types.map((t) => SHORT_TYPES[t] ?? t)
+    const Negotiator = lazyRequire<typeof import('negotiator')>('negotiator')
     const best = new Negotiator({ headers: { accept: this.req.header('accept') ?? '*/*' } }).mediaType(full)
     return best === undefined ? undefined : types[full.indexOf(best)]
   }

@@ -1,4 +1,4 @@
-import { serialize } from 'cookie'
+import { lazyRequire } from '../util/lazy.js'
 
 /** Options for `c.setCookie()`: secure defaults, each one overridable. */
 export interface CookieOptions {
@@ -28,7 +28,7 @@ export interface CookieOptions {
  */
 export function serializeCookie(name: string, value: string, options: CookieOptions, secureByDefault: boolean): string {
   const sameSite = options.sameSite ?? 'lax'
-  return serialize(name, value, {
+  return lazyRequire<typeof import('cookie')>('cookie').serialize(name, value, {
     maxAge: options.maxAge,
     expires: options.expires,
     domain: options.domain,

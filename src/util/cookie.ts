@@ -1,4 +1,4 @@
-import { parse } from 'cookie'
+import { lazyRequire } from './lazy.js'
 
 /**
  * Parse a `Cookie` header into name → value (RFC 6265 §5.4) with the `cookie` library:
@@ -8,7 +8,7 @@ import { parse } from 'cookie'
 export function parseCookieHeader(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>()
   if (header === undefined || header === '') return out
-  const parsed = parse(header)
+  const parsed = lazyRequire<typeof import('cookie')>('cookie').parse(header)
   for (const name in parsed) {
     const value = parsed[name]
     if (value !== undefined) out.set(name, value)
