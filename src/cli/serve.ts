@@ -116,7 +116,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const { app } = createFolderApp(s.dir, s.options)
   let server: CarafeServer
   try {
-    server = await listen(app, { port: s.port, host: s.host, log: s.quiet ? false : 'default' })
+    // Ctrl+C should not wait long for downloads in flight (Python drops them at once).
+    server = await listen(app, { port: s.port, host: s.host, log: s.quiet ? false : 'default', shutdownTimeout: 2000 })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     const where = `${s.host ?? '::'} port ${s.port}`

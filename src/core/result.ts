@@ -27,6 +27,7 @@ export function applyResult(c: Context<any>, value: unknown): void | Promise<voi
     c.body(null)
     return
   }
+  if (isRespondable(value)) return value.respond(c)
   // Plain objects and arrays (the common API case) skip the checks for the other kinds.
   const proto = Object.getPrototypeOf(value) as unknown
   if (proto === Object.prototype || proto === Array.prototype || proto === null) {
@@ -45,7 +46,6 @@ export function applyResult(c: Context<any>, value: unknown): void | Promise<voi
     c.body(value)
     return
   }
-  if (isRespondable(value)) return value.respond(c)
   if (value instanceof ReadableStream) {
     c.body(value, undefined, c.contentType ?? OCTETS)
     return

@@ -2,7 +2,8 @@ import path from 'node:path'
 import { encodeLocation, HTML, type Context } from '../core/context.js'
 import { HttpError } from '../core/errors.js'
 import { etagListMatches } from './conditional.js'
-import { FileCache, isInside, type DirEntry, type Entry } from './file-cache.js'
+import { FileCache, type DirEntry, type Entry } from './file-cache.js'
+import { isInside } from './stamp.js'
 import { readListing, renderListing } from './listing.js'
 import { resolveStaticOptions, type ResolvedStaticOptions, type StaticOptions } from './options.js'
 import { decodePath, toSafePath } from './safe-path.js'
@@ -20,7 +21,7 @@ const ALLOW = 'GET, HEAD, OPTIONS'
  *
  * @example
  * const files = new StaticEngine('./public', { listing: true })
- * app.notFound((c) => files.serve(c, decodeURIComponent(c.path)))
+ * app.notFound((c) => files.serveRaw(c, c.path))
  */
 export class StaticEngine {
   /** The absolute root folder. */
@@ -103,20 +104,27 @@ export class StaticEngine {
 
   #listingOr404(c: Context<any>, key: string, e: DirEntry): void | Promise<void> {
     if (!this.options.listing) throw this.#error(404, 'file not found')
-    const urlPath = decodePath(c.req.path) ?? c.req.path
+    const urlPath = (decodePath(c.req.path) ?? c.req.path).replace(/\/{2,}/g, '/')
     const l = e.listing
     if (l !== null && l.urlPath === urlPath && Date.now() - l.at < LISTING_TTL_MS) return this.#sendListing(c, e)
-    e.rendering ??= this.#render(e, urlPath, key === '').finally(() => { e.rendering = null })
+    e.rendering ??= this.#render(key, e, urlPath).finally(() => { e.rendering = null })
     return e.rendering.then(() => this.#sendListing(c, e))
   }
 
-  async #render(e: DirEntry, urlPath: string, top: boolean): Promise<void> {
+  async #render(key: string, e: DirEntry, urlPath: string): Promise<void> {
     const root = await this.#cache.realRoot()
     const follow = this.options.followSymlinks
-    const items = await readListing(e.abs, { dotfiles: this.options.dotfiles, allowed: (real) => follow || isInside(real, root) })
-    const text = renderListing(urlPath, items, top)
+    let items
+    try {
+      items = await readListing(e.abs, { dotfiles: this.options.dotfiles, allowed: (real) => follow || isInside(real, root) })
+    } catch {
+      // Python's http.server answers an unreadable folder the same way.
+      throw this.#error(404, 'no permission to list this folder')
+    }
+    const text = renderListing(urlPath, items, key === '')
     const html = Buffer.from(text)
     const etag = `W/"${hash53(text).toString(36)}-${html.byteLength.toString(36)}"`
+    this.#cache.account(key, html.byteLength - (e.listing?.html.byteLength ?? 0))
     e.listing = { urlPath, html, etag, at: Date.now() }
   }
 
@@ -180,7 +188,6 @@ export class StaticEngine {
     if (this.options.cors) h['access-control-allow-origin'] = '*'
     return h
   }
-
 }
 
 /**

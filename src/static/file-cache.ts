@@ -1,19 +1,13 @@
-import { constants, statSync, type Stats } from 'node:fs'
-import { open, realpath, stat } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { fileEtag, httpDate } from './conditional.js'
 import { compress, SUFFIX, type Coding } from './encoding.js'
 import { LruCache } from './lru.js'
 import { contentTypeFor, isCompressible } from './mime.js'
 import type { ResolvedStaticOptions } from './options.js'
+import { isInside, isRacy, readVersion, sameStamp, stampOf, statNow, type Stamp } from './stamp.js'
 
-/** What identifies one version of a file: if any of these change, the cached copy is dropped. */
-export interface Stamp {
-  readonly size: number
-  readonly mtimeMs: number
-  readonly ctimeMs: number
-  readonly ino: number
-}
 
 /** One representation of a file: as it is, or in a content coding. */
 export interface Representation {
@@ -43,6 +37,8 @@ export interface FileEntry {
   readonly siblings: Partial<Record<Coding, Representation>>
   /** On-the-fly compressed copies, made on first request. */
   readonly compressed: Map<Coding, Representation | Promise<Representation | null>>
+  /** When precompressed siblings were last looked for, or `null` when they are not looked for (not a compressible type). */
+  siblingsAt: number | null
 }
 
 /** A cached folder: its index file, if any, and its rendered listing once asked for. */
@@ -56,43 +52,13 @@ export interface DirEntry {
   rendering: Promise<void> | null
 }
 
+/** What the cache holds for a path. */
 export type Entry = FileEntry | DirEntry
 
 /** Per-entry bookkeeping cost on top of the bytes it holds. */
 const ENTRY_COST = 1024
-/**
- * A file changed very recently may change again within the same timestamp tick (file
- * systems stamp with a coarse clock: a few ms on ext4 and tmpfs, whole seconds on some),
- * and a cached copy could then not tell the two versions apart. Such a file is served but
- * not cached until its stamp is older than the tick ("racy git" has the same rule).
- */
-function isRacy(st: Stamp): boolean {
-  const coarse = st.mtimeMs % 1000 === 0 && st.ctimeMs % 1000 === 0
-  return Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < (coarse ? 2000 : 50)
-}
-
-/** Stat without throwing: `undefined` for anything that is not there to serve. */
-export function statNow(p: string): Stats | undefined {
-  try {
-    return statSync(p, { throwIfNoEntry: false })
-  } catch {
-    return undefined // ENOTDIR, EACCES, ELOOP, ENAMETOOLONG: nothing to serve either way
-  }
-}
-
-/** Is `real` the folder `root` or inside it? (Both absolute, symlinks resolved.) */
-export function isInside(real: string, root: string): boolean {
-  return real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
-}
-
-function stampOf(st: Stats): Stamp {
-  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino }
-}
-
-/** Does a fresh stat still describe the cached version? */
-export function sameStamp(st: Stats, s: Stamp): boolean {
-  return st.mtimeMs === s.mtimeMs && st.size === s.size && st.ino === s.ino && st.ctimeMs === s.ctimeMs
-}
+/** How often a cached file looks for precompressed siblings that appeared or went away. */
+const SIBLING_RECHECK_MS = 2000
 
 /**
  * The files of one root, cached: for each, the precomputed response headers and, when
@@ -117,9 +83,30 @@ export class FileCache {
     const e = this.#lru.get(key)
     if (e === undefined) return undefined
     const st = statNow(e.abs)
-    if (st !== undefined && sameStamp(st, e.stamp)) return e
-    this.#lru.delete(key)
-    return undefined
+    if (st === undefined || !sameStamp(st, e.stamp)) {
+      this.#lru.delete(key)
+      return undefined
+    }
+    if (e.kind === 'file' && e.siblingsAt !== null) {
+      const now = Date.now()
+      if (now - e.siblingsAt > SIBLING_RECHECK_MS) {
+        e.siblingsAt = now
+        void this.#recheckSiblings(key, e)
+      }
+    }
+    return e
+  }
+
+  /**
+   * A `file.br` written after `file` was cached does not change `file`'s stamp; look for
+   * siblings that came or went now and then, and rebuild the entry when the set changed.
+   * (A sibling that changed is caught before each use, by its own stamp.)
+   */
+  async #recheckSiblings(key: string, e: FileEntry): Promise<void> {
+    for (const coding of ['br', 'gzip'] as const) {
+      const there = await stat(e.abs + SUFFIX[coding]).then((s) => s.isFile(), () => false)
+      if (there !== (e.siblings[coding] !== undefined)) return this.forget(key)
+    }
   }
 
   /** Look `segments` up on disk and cache what is found; `null` when there is nothing to serve. */
@@ -154,7 +141,7 @@ export class FileCache {
     } catch {
       return null
     }
-    const entry = st.isDirectory() ? await this.#dir(abs, st) : st.isFile() ? await this.#file(abs, st) : null
+    const entry = st.isDirectory() ? await this.#dir(abs, st) : st.isFile() ? await this.#file(abs) : null
     // Fifos, sockets and devices are never opened: reading a fifo would hang.
     if (entry === null) return null
     if (!isRacy(entry.stamp)) this.#lru.set(key, entry, ENTRY_COST + bytesHeld(entry))
@@ -173,15 +160,11 @@ export class FileCache {
     return { kind: 'dir', abs, stamp: stampOf(st), index, listing: null, rendering: null }
   }
 
-  async #file(abs: string, st: Stats): Promise<FileEntry | null> {
+  async #file(abs: string): Promise<FileEntry | null> {
     const o = this.#o
-    let body: Buffer | null = null
-    let stamp = stampOf(st)
-    if (st.size <= o.cacheMaxFileSize) {
-      const read = await readWhole(abs)
-      if (read === null) return null
-      ;[body, stamp] = read
-    }
+    const read = await readVersion(abs, o.cacheMaxFileSize)
+    if (read === null) return null
+    const { body, stamp } = read
     const type = contentTypeFor(abs)
     const lastModified = httpDate(stamp.mtimeMs)
     const siblings: Partial<Record<Coding, Representation>> = {}
@@ -204,19 +187,15 @@ export class FileCache {
       coding: null, path: abs, size: stamp.size, body, etag, stamp: null,
       headers: this.headers(stamp.size, etag, lastModified, null, codings.length > 0),
     }
-    return { kind: 'file', abs, stamp, type, lastModified, identity, codings, siblings, compressed: new Map() }
+    const siblingsAt = o.precompressed && compressible ? Date.now() : null
+    return { kind: 'file', abs, stamp, type, lastModified, identity, codings, siblings, compressed: new Map(), siblingsAt }
   }
 
   async #sibling(p: string, coding: Coding, lastModified: string): Promise<Representation | null> {
-    const st = await stat(p).catch(() => null)
-    if (st === null || !st.isFile() || !await this.allowed(await realpath(p).catch(() => ''))) return null
-    let body: Buffer | null = null
-    let stamp = stampOf(st)
-    if (st.size <= this.#o.cacheMaxFileSize) {
-      const read = await readWhole(p)
-      if (read === null) return null
-      ;[body, stamp] = read
-    }
+    if (!await this.allowed(await realpath(p).catch(() => ''))) return null
+    const read = await readVersion(p, this.#o.cacheMaxFileSize)
+    if (read === null) return null
+    const { body, stamp } = read
     const etag = `${fileEtag(stamp.size, stamp.mtimeMs).slice(0, -1)}-${coding}"`
     return { coding, path: p, size: stamp.size, body, etag, stamp, headers: this.headers(stamp.size, etag, lastModified, coding, true) }
   }
@@ -258,6 +237,11 @@ export class FileCache {
     return h
   }
 
+  /** Count `bytes` more (or fewer) against the entry of `key` (a listing was rendered for it). */
+  account(key: string, bytes: number): void {
+    this.#lru.grow(key, bytes)
+  }
+
   /** Drop one entry (it is rebuilt on its next request). */
   forget(key: string): void {
     this.#lru.delete(key)
@@ -277,31 +261,4 @@ export class FileCache {
 function bytesHeld(e: Entry): number {
   if (e.kind === 'dir') return 0
   return (e.identity.body?.byteLength ?? 0) + (e.siblings.br?.body?.byteLength ?? 0) + (e.siblings.gzip?.body?.byteLength ?? 0)
-}
-
-/**
- * Read a whole file with the stat of the very descriptor read, so the content and the
- * stamp belong together. O_NONBLOCK keeps a fifo swapped in since the `stat` from hanging.
- */
-async function readWhole(p: string): Promise<[Buffer, Stamp] | null> {
-  let fh
-  try {
-    fh = await open(p, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
-    const st = await fh.stat()
-    if (!st.isFile()) return null
-    const buf = Buffer.allocUnsafe(st.size)
-    let off = 0
-    while (off < st.size) {
-      const { bytesRead } = await fh.read(buf, off, st.size - off, off)
-      if (bytesRead === 0) break
-      off += bytesRead
-    }
-    // A file that shrank while we read it: send what was read; its stamp will not match
-    // the next stat, so the next request reads it again.
-    return off === st.size ? [buf, stampOf(st)] : [buf.subarray(0, off), { ...stampOf(st), size: off }]
-  } catch {
-    return null
-  } finally {
-    await fh?.close()
-  }
 }

@@ -1,10 +1,18 @@
+interface Slot<V> {
+  value: V
+  cost: number
+  /** Used since eviction last looked at it (CLOCK's reference bit). */
+  used: boolean
+}
+
 /**
- * A map bounded by a total cost (bytes) and a number of entries, dropping the least
- * recently used entries first. A `Map` keeps insertion order, so "used" means deleted and
- * set again; that is two hash operations, cheap next to a `stat`.
+ * A map bounded by a total cost (bytes) and a number of entries, dropping entries that
+ * were not used recently first. It is CLOCK ("second chance") rather than a strict LRU:
+ * a hit only sets a flag, where moving the entry to the end of a `Map` would cost a delete
+ * and an insert on every request; eviction gives flagged entries one more round.
  */
 export class LruCache<V> {
-  readonly #map = new Map<string, { value: V; cost: number }>()
+  readonly #map = new Map<string, Slot<V>>()
   readonly #maxCost: number
   readonly #maxEntries: number
   #cost = 0
@@ -18,8 +26,7 @@ export class LruCache<V> {
   get(key: string): V | undefined {
     const slot = this.#map.get(key)
     if (slot === undefined) return undefined
-    this.#map.delete(key)
-    this.#map.set(key, slot)
+    slot.used = true
     return slot.value
   }
 
@@ -27,7 +34,7 @@ export class LruCache<V> {
   set(key: string, value: V, cost: number): void {
     this.delete(key)
     if (cost > this.#maxCost) return
-    this.#map.set(key, { value, cost })
+    this.#map.set(key, { value, cost, used: false })
     this.#cost += cost
     this.#evict()
   }
@@ -65,9 +72,15 @@ export class LruCache<V> {
 
   #evict(): void {
     while (this.#cost > this.#maxCost || this.#map.size > this.#maxEntries) {
-      const oldest = this.#map.keys().next()
+      const oldest = this.#map.entries().next()
       if (oldest.done === true) return
-      this.delete(oldest.value)
+      const [key, slot] = oldest.value
+      this.#map.delete(key)
+      if (slot.used && this.#map.size > 0) {
+        // Second chance: to the back of the queue, flag cleared.
+        slot.used = false
+        this.#map.set(key, slot)
+      } else this.#cost -= slot.cost
     }
   }
 }

@@ -36,6 +36,15 @@ for (const [door, open] of Object.entries(DOORS)) {
       assert.equal(await res.text(), 'raw')
     })
 
+    it('asks an object literal with respond(c) to respond, rather than sending it as JSON', async (t) => {
+      const app = new Carafe()
+      app.get('/r', () => ({ respond: (c: import('../../src/index.js').Context) => { c.text('responded', 202) } }))
+      const fetch = await open(app, t)
+      const res = await fetch('/r')
+      assert.equal(res.status, 202)
+      assert.equal(await res.text(), 'responded')
+    })
+
     it('streams ReadableStreams, Node streams and async generators', async (t) => {
       const app = new Carafe()
       app.get('/web', () => new ReadableStream({ start(ctl) { ctl.enqueue(new TextEncoder().encode('a')); ctl.enqueue(new TextEncoder().encode('b')); ctl.close() } }))

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdir, symlink, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { createFolderApp } from '../../src/index.js'
 import { rawRequest, serve } from '../helpers/server.js'
+import { CLI } from '../helpers/spawn.js'
 import { get, serveFolder, tempTree } from './helpers.js'
 
 const SECRET = 'TOP-SECRET-DO-NOT-LEAK'
@@ -168,5 +170,35 @@ describe('static file safety', () => {
     const raw = await rawRequest(s.port, 'TRACE / HTTP/1.1\r\nHost: x\r\nCookie: session=xyzzy-cookie\r\nConnection: close\r\n\r\n')
     assert.match(raw, /^HTTP\/1\.1 405 /)
     assert.ok(!raw.includes('xyzzy-cookie') && !raw.includes('message/http'))
+  })
+})
+
+describe('static files the server may not read', () => {
+  it('answers an unreadable file or folder with 404, never a 500, as Python does', { skip: process.platform === 'win32' }, async (t) => {
+    const dir = await tempTree(t, { 'secret.txt': SECRET, 'big.bin': Buffer.alloc(2 * 1024 * 1024), 'locked/x.txt': 'x', 'open.txt': 'ok' })
+    await chmod(dir, 0o755)
+    await chmod(path.join(dir, 'open.txt'), 0o644)
+    for (const name of ['secret.txt', 'big.bin', 'locked']) await chmod(path.join(dir, name), 0)
+    // Root reads everything, so as root the server runs as nobody.
+    const asRoot = process.getuid?.() === 0
+    const child = spawn(process.execPath, [CLI, 'serve', dir, '-p', '0', '-b', '127.0.0.1', '-q'], {
+      stdio: ['ignore', 'pipe', 'pipe'], ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    })
+    t.after(() => child.kill('SIGKILL'))
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+        const m = /port (\d+)/.exec(out)
+        if (m !== null) resolve(Number(m[1]))
+      })
+      child.on('exit', (code) => reject(new Error(`carafe serve exited with ${code}`)))
+    })
+    for (const p of ['/secret.txt', '/big.bin', '/locked/', '/locked/x.txt']) {
+      const res = await get(port, p)
+      assert.equal(res.status, 404, p)
+      assert.ok(!res.body.includes(SECRET))
+    }
+    assert.equal((await get(port, '/open.txt')).status, 200)
   })
 })
