@@ -1,7 +1,7 @@
 // Carafe, from the compiled package (run `npm run build` at the repo root first).
 import { Carafe } from '../../dist/index.js'
 import { routes, portFromEnv, HELLO_BODY, FILLER_BODY } from './routes.mjs'
-import { VALIDATE_PATH, zodSchema } from './validate.mjs'
+import { VALIDATE_PATH, WANT_VALIDATE, loadZodSchema } from './validate.mjs'
 
 const port = portFromEnv()
 
@@ -17,7 +17,10 @@ for (const { method, path, kind } of routes) {
   app[method.toLowerCase()](path, handlers[kind])
 }
 
-app.post(VALIDATE_PATH, async (c) => c.valid('json', zodSchema))
+if (WANT_VALIDATE) {
+  const schema = await loadZodSchema()
+  app.post(VALIDATE_PATH, async (c) => c.valid('json', schema))
+}
 
 app
   .listen({ port, host: '127.0.0.1', log: process.env.CARAFE_BENCH_LOG ?? false })

@@ -1,7 +1,7 @@
 // Express 5 with its defaults (ETag, X-Powered-By left on, as an app would have them).
 import express from 'express'
 import { routes, portFromEnv, TEXT_TYPE, HELLO_BODY, FILLER_BODY } from './routes.mjs'
-import { VALIDATE_PATH, zodSchema } from './validate.mjs'
+import { VALIDATE_PATH, WANT_VALIDATE, loadZodSchema } from './validate.mjs'
 
 const port = portFromEnv()
 
@@ -17,11 +17,14 @@ for (const { method, path, kind } of routes) {
   app[method.toLowerCase()](path, handlers[kind])
 }
 
-app.post(VALIDATE_PATH, express.json(), (req, res) => {
-  const result = zodSchema.safeParse(req.body)
-  if (!result.success) return res.status(400).json({ issues: result.error.issues })
-  res.json(result.data)
-})
+if (WANT_VALIDATE) {
+  const schema = await loadZodSchema()
+  app.post(VALIDATE_PATH, express.json(), (req, res) => {
+    const result = schema.safeParse(req.body)
+    if (!result.success) return res.status(400).json({ issues: result.error.issues })
+    res.json(result.data)
+  })
+}
 
 app.listen(port, '127.0.0.1', (err) => {
   if (err) {

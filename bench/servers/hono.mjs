@@ -1,9 +1,8 @@
 // Hono 4 on @hono/node-server, written the way Hono's docs write it (c.text, c.json).
 import { Hono } from 'hono'
 import { serve } from '@hono/node-server'
-import { zValidator } from '@hono/zod-validator'
 import { routes, portFromEnv, HELLO_BODY, FILLER_BODY } from './routes.mjs'
-import { VALIDATE_PATH, zodSchema } from './validate.mjs'
+import { VALIDATE_PATH, WANT_VALIDATE, loadZodSchema } from './validate.mjs'
 
 const port = portFromEnv()
 
@@ -19,7 +18,11 @@ for (const { method, path, kind } of routes) {
   app.on(method, path, handlers[kind])
 }
 
-app.post(VALIDATE_PATH, zValidator('json', zodSchema), (c) => c.json(c.req.valid('json')))
+if (WANT_VALIDATE) {
+  const { zValidator } = await import('@hono/zod-validator')
+  const schema = await loadZodSchema()
+  app.post(VALIDATE_PATH, zValidator('json', schema), (c) => c.json(c.req.valid('json')))
+}
 
 serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => {
   console.log(`hono listening on 127.0.0.1:${port}`)

@@ -2,7 +2,9 @@
 // a per-method list of segment patterns for the rest). Every ratio is against this.
 import { createServer } from 'node:http'
 import { routes, portFromEnv, TEXT_TYPE, HELLO_BODY, FILLER_BODY } from './routes.mjs'
-import { VALIDATE_PATH, zodSchema } from './validate.mjs'
+import { VALIDATE_PATH, WANT_VALIDATE, loadZodSchema } from './validate.mjs'
+
+const zodSchema = WANT_VALIDATE ? await loadZodSchema() : null
 
 const port = portFromEnv()
 
@@ -100,7 +102,7 @@ function validate(req, res) {
 }
 
 const server = createServer((req, res) => {
-  if (req.method === 'POST' && req.url === VALIDATE_PATH) return validate(req, res)
+  if (zodSchema !== null && req.method === 'POST' && req.url === VALIDATE_PATH) return validate(req, res)
   try {
     dispatch(req, res)
   } catch {

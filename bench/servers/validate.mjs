@@ -1,7 +1,5 @@
 // The POST-a-JSON-body-and-validate-it scenario, shared by every server: the body, its
 // JSON Schema (for Fastify) and the same rules as a zod schema (for the others).
-import { z } from 'zod'
-
 export const VALIDATE_PATH = '/validate'
 
 /** A 1 KiB JSON document, as a client would post it. */
@@ -28,11 +26,18 @@ export const jsonSchema = {
   },
 }
 
-export const zodSchema = z.strictObject({
+/** True when this server process runs the validate scenario (or no scenario was named). */
+export const WANT_VALIDATE = (process.env.BENCH_SCENARIO || 'validate') === 'validate'
+
+/** The zod schema, loaded only by servers that run the validate scenario (zod weighs on idle RSS). */
+export async function loadZodSchema() {
+  const { z } = await import('zod')
+  return z.strictObject({
   name: z.string().min(1).max(100),
   email: z.string().min(3).max(200).regex(/^[^@\s]+@[^@\s]+$/),
   age: z.number().int().min(0).max(150),
   active: z.boolean(),
   tags: z.array(z.string().max(50)).max(20),
   bio: z.string().max(2000),
-})
+  })
+}

@@ -16,7 +16,7 @@ import { createFetchHandler, type FetchInfo } from '../server/fetch.js'
 import type { ListenOptions, RunOptions, CarafeServer } from '../server/serve.js'
 import { RUN_APPS } from '../server/run-state.js'
 import { addStaticFolder, addStaticRoutes, sendStaticFile, type StaticFolderOptions } from '../static/app-static.js'
-import type { StaticEngine } from '../static/engine.js'
+import type { LazyEngine } from '../static/lazy-engine.js'
 import type { StaticOptions } from '../static/options.js'
 
 /** Options for `new Carafe()`. */
@@ -365,7 +365,7 @@ export class Carafe implements AppServices {
 
   // ---- static files --------------------------------------------------------------------
 
-  #staticFolder: StaticEngine | null = null
+  #staticFolder: LazyEngine | null = null
 
   /**
    * Serve the files under `dir` (relative to the app's root folder) at `prefix`, with

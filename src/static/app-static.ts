@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type { Context, Respondable } from '../core/context.js'
 import { CarafeError } from '../core/errors.js'
-import { StaticEngine } from './engine.js'
+import { LazyEngine } from './lazy-engine.js'
 import type { StaticOptions } from './options.js'
 
 /** Flask's `static_folder` / `static_url_path`, as the `static` option of `new Carafe()`. */
@@ -24,10 +24,10 @@ interface RouteHost {
  * touching the disk) and return the engine. Routes declared by the app win over these,
  * since a static segment is always tried before a `<path:…>` parameter.
  */
-export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, options: StaticOptions = {}, name?: string): StaticEngine {
+export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, options: StaticOptions = {}, name?: string): LazyEngine {
   const p = prefix.replace(/\/+$/, '')
   if (p !== '' && !p.startsWith('/')) throw new CarafeError('ERR_STATIC_PREFIX', `static prefix ${JSON.stringify(prefix)} must start with "/" (or be "" to serve files at the top)`)
-  const engine = new StaticEngine(path.resolve(app.root, dir), options)
+  const engine = new LazyEngine(path.resolve(app.root, dir), options)
   if (p !== '') app.all(p, (c) => engine.serve(c, ''))
   app.all(`${p}/`, (c) => engine.serve(c, '/'))
   // The tree has decoded the tail once already; the engine must not decode it again.
@@ -40,14 +40,14 @@ export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, opt
  * Flask's behaviour for folders (404: no index file, no listing, no redirect) unless asked,
  * and the file route named `static`, so `app.url('static', { filename: 'app.css' })` works.
  */
-export function addStaticFolder(app: RouteHost, options: StaticFolderOptions): StaticEngine {
+export function addStaticFolder(app: RouteHost, options: StaticFolderOptions): LazyEngine {
   const { dir, prefix, ...rest } = options
   const urlPath = prefix ?? `/${path.basename(path.resolve(app.root, dir))}`
   return addStaticRoutes(app, urlPath, dir, { index: false, listing: false, redirect: false, ...rest }, 'static')
 }
 
 /** Flask's `send_static_file`: the file `name` from the app's static folder. */
-export function sendStaticFile(engine: StaticEngine | null, name: string): Respondable {
+export function sendStaticFile(engine: LazyEngine | null, name: string): Respondable {
   if (engine === null) {
     throw new CarafeError('ERR_NO_STATIC_FOLDER', 'this app has no static folder; create it with new Carafe({ static: { dir: "static" } })')
   }
@@ -56,10 +56,10 @@ export function sendStaticFile(engine: StaticEngine | null, name: string): Respo
 
 /** A file of the static folder as a handler's answer (a class: plain objects become JSON). */
 class StaticFolderFile implements Respondable {
-  readonly #engine: StaticEngine
+  readonly #engine: LazyEngine
   readonly #name: string
 
-  constructor(engine: StaticEngine, name: string) {
+  constructor(engine: LazyEngine, name: string) {
     this.#engine = engine
     this.#name = name
   }

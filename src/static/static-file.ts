@@ -1,6 +1,6 @@
 import path from 'node:path'
 import type { Context, Respondable } from '../core/context.js'
-import { StaticEngine } from './engine.js'
+import { LazyEngine } from './lazy-engine.js'
 import type { StaticOptions } from './options.js'
 import { attachment } from './send.js'
 
@@ -15,15 +15,15 @@ export interface StaticFileOptions extends StaticOptions {
 }
 
 /** One engine (and so one cache) per root and options, shared by every `staticFile()` call that names them. */
-const ENGINES = new Map<string, StaticEngine>()
+const ENGINES = new Map<string, LazyEngine>()
 const MAX_ENGINES = 64
 
 /** The shared engine for `root` with `options`. */
-export function engineFor(root: string, options: StaticOptions): StaticEngine {
+export function engineFor(root: string, options: StaticOptions): LazyEngine {
   const key = `${root}\0${JSON.stringify(options)}`
   let engine = ENGINES.get(key)
   if (engine === undefined) {
-    engine = new StaticEngine(root, options)
+    engine = new LazyEngine(root, options)
     // Roots computed per request (unusual) must not grow the table without bound.
     if (ENGINES.size < MAX_ENGINES) ENGINES.set(key, engine)
   }

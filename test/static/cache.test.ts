@@ -4,7 +4,7 @@ import { rename, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { createFolderApp, type StaticEngine } from '../../src/index.js'
+import { createFolderApp, type StaticEngine } from '../../src/static/index.js'
 import { serve } from '../helpers/server.js'
 import { get, tempTree } from './helpers.js'
 

@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
-import { createFolderApp } from '../../src/index.js'
+import { createFolderApp } from '../../src/static/index.js'
 import { serve } from '../helpers/server.js'
 import { get, tempTree } from './helpers.js'
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createFolderApp, type StaticOptions } from '../../src/index.js'
+import { createFolderApp, type StaticOptions } from '../../src/static/index.js'
 import { DOORS } from '../helpers/server.js'
 import { tempTree } from './helpers.js'
 

@@ -3,7 +3,7 @@ import { request, type IncomingHttpHeaders } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
-import { createFolderApp, type StaticOptions } from '../../src/index.js'
+import { createFolderApp, type StaticOptions } from '../../src/static/index.js'
 import type { ListenOptions } from '../../src/index.js'
 import { serve } from '../helpers/server.js'
 

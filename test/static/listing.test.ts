@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { formatSize, renderListing } from '../../src/static/listing.js'
-import { createFolderApp } from '../../src/index.js'
+import { createFolderApp } from '../../src/static/index.js'
 import { serve } from '../helpers/server.js'
 import { get, serveFolder, tempTree } from './helpers.js'
 
