@@ -2,7 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { CarafeError, HttpError } from './errors.js'
 import { serializeCookie, type CookieOptions } from '../session/cookie.js'
 import { signValue, unsignValue } from '../session/sign.js'
-import { errorsByField, runSchema, ValidationError, type Validated, type ValidationTarget } from '../forms/validate.js'
+import { errorsByField, settleSchema, ValidationError, type Validated, type ValidationTarget } from '../forms/validate.js'
 import type { CarafeRequest } from './request.js'
 import type { AppServices } from './services.js'
 import { escapeHtml } from '../util/html-escape.js'
@@ -138,43 +138,43 @@ export class Context<P = Record<string, unknown>> {
    * @example
    * const { name, age } = await c.valid('json', z.object({ name: z.string(), age: z.number() }))
    */
-  async valid<S extends StandardSchemaV1>(target: ValidationTarget, schema: S): Promise<StandardSchemaV1.InferOutput<S>> {
-    const result = await runSchema(schema, await this.#input(target))
-    if ('issues' in result) throw new ValidationError(target, result.issues)
-    return result.value
+  valid<S extends StandardSchemaV1>(target: ValidationTarget, schema: S): Promise<StandardSchemaV1.InferOutput<S>> {
+    return this.#input(target).then((input) => settleSchema(schema, input, (result) => {
+      if ('issues' in result) throw new ValidationError(target, result.issues)
+      return result.value
+    }))
   }
 
   /**
    * Like {@link Context.valid}, but returns the outcome instead of throwing, with the errors
    * grouped by field: the shape a form template needs to show them next to each input.
    */
-  async validate<S extends StandardSchemaV1>(target: ValidationTarget, schema: S): Promise<Validated<StandardSchemaV1.InferOutput<S>>> {
-    const result = await runSchema(schema, await this.#input(target))
-    if ('issues' in result) return { success: false, data: null, errors: errorsByField(result.issues), issues: result.issues }
-    return { success: true, data: result.value, errors: null }
+  validate<S extends StandardSchemaV1>(target: ValidationTarget, schema: S): Promise<Validated<StandardSchemaV1.InferOutput<S>>> {
+    return this.#input(target).then((input) => settleSchema(schema, input, (result): Validated<StandardSchemaV1.InferOutput<S>> => {
+      if ('issues' in result) return { success: false, data: null, errors: errorsByField(result.issues), issues: result.issues }
+      return { success: true, data: result.value, errors: null }
+    }))
   }
 
-  async #input(target: ValidationTarget): Promise<unknown> {
+  #input(target: ValidationTarget): Promise<unknown> {
     switch (target) {
       case 'json': {
         const type = this.req.contentType
         if (type !== 'application/json' && !type.endsWith('+json')) {
-          throw new HttpError(400, `expected a JSON body (Content-Type: application/json), but the request's Content-Type is ${type === '' ? 'missing' : type}`, { code: 'ERR_NOT_JSON' })
+          return Promise.reject(new HttpError(400, `expected a JSON body (Content-Type: application/json), but the request's Content-Type is ${type === '' ? 'missing' : type}`, { code: 'ERR_NOT_JSON' }))
         }
         return this.req.json()
       }
       case 'form':
-        return (await this.req.form()).toObject()
+        return this.req.form().then((form) => form.toObject())
       case 'query':
-        return this.req.queryObject()
+        return Promise.resolve(this.req.queryObject())
       case 'params':
-        return { ...(this.params as object) }
+        return Promise.resolve({ ...(this.params as object) })
       case 'headers':
-        return Object.fromEntries(this.req.headers())
-      case 'cookies': {
-        const { parseCookieHeader } = await import('../util/cookie.js')
-        return Object.fromEntries(parseCookieHeader(this.req.header('cookie')))
-      }
+        return Promise.resolve(Object.fromEntries(this.req.headers()))
+      case 'cookies':
+        return import('../util/cookie.js').then(({ parseCookieHeader }) => Object.fromEntries(parseCookieHeader(this.req.header('cookie'))))
     }
   }
 

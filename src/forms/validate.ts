@@ -29,10 +29,20 @@ export type Validated<T> =
   | { success: true; data: T; errors: null }
   | { success: false; data: null; errors: Record<string, string[]>; issues: ValidationIssue[] }
 
-/** Run a Standard Schema (zod, valibot, arktype, …) on `value`. */
-export async function runSchema<S extends StandardSchemaV1>(schema: S, value: unknown): Promise<{ value: StandardSchemaV1.InferOutput<S> } | { issues: ValidationIssue[] }> {
-  const result = await schema['~standard'].validate(value)
-  if (result.issues === undefined) return { value: result.value as StandardSchemaV1.InferOutput<S> }
+/** What a schema run gives: the parsed value, or the issues. */
+export type SchemaOutcome<T> = { value: T } | { issues: ValidationIssue[] }
+
+/**
+ * Run a Standard Schema (zod, valibot, arktype, …) on `value` and hand the outcome to
+ * `then`. Synchronous schemas (most) finish without an extra promise turn.
+ */
+export function settleSchema<S extends StandardSchemaV1, R>(schema: S, value: unknown, then: (outcome: SchemaOutcome<StandardSchemaV1.InferOutput<S>>) => R): R | Promise<R> {
+  const result = schema['~standard'].validate(value)
+  return result instanceof Promise ? result.then((r) => then(outcome(r))) : then(outcome(result))
+}
+
+function outcome<T>(result: StandardSchemaV1.Result<unknown>): SchemaOutcome<T> {
+  if (result.issues === undefined) return { value: result.value as T }
   return { issues: result.issues.map((i) => ({ path: pathOf(i.path), message: i.message })) }
 }
 

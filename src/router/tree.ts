@@ -35,7 +35,8 @@ const NO_VALUES: string[] = []
  * backtracking when a branch fails deeper down; plus a hash map of the static paths.
  */
 export class RouteTree<R extends { method: string }> {
-  readonly #staticPaths = new Map<string, Endpoint<R>>()
+  /** Static paths → a match made once (the common case allocates nothing per request). */
+  readonly #staticPaths = new Map<string, TreeMatch<R>>()
   readonly #root = new Node<R>()
 
   /** Register `route` under `pattern`; two routes of one shape and method are a conflict. */
@@ -43,7 +44,7 @@ export class RouteTree<R extends { method: string }> {
     const endpoint = this.#insert(pattern)
     // Static paths also go in a hash map: one lookup for the common case of a path
     // without percent-escapes. The tree has them too, for escaped spellings of them.
-    if (pattern.isStatic) this.#staticPaths.set(pattern.source, endpoint)
+    if (pattern.isStatic) this.#staticPaths.set(pattern.source, { endpoint, values: NO_VALUES })
     const method = route.method
     if (method === '*') {
       if (endpoint.anyMethod !== undefined) throw conflict(pattern.source, 'ALL')
@@ -63,7 +64,7 @@ export class RouteTree<R extends { method: string }> {
     const hasPercent = path.includes('%')
     if (!hasPercent) {
       const exact = this.#staticPaths.get(path)
-      if (exact !== undefined) return { endpoint: exact, values: NO_VALUES }
+      if (exact !== undefined) return exact
     }
     const values: string[] = []
     const endpoint = walk(this.#root, path, 1, values, hasPercent)

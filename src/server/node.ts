@@ -122,7 +122,8 @@ class NodeRequest extends CarafeRequest {
       return Promise.reject(bodyTooLarge(limit))
     }
     return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = []
+      let first: Buffer | null = null
+      let chunks: Buffer[] | null = null
       let size = 0
       const onData = (chunk: Buffer): void => {
         size += chunk.length
@@ -133,15 +134,19 @@ class NodeRequest extends CarafeRequest {
           reject(bodyTooLarge(limit))
           return
         }
-        chunks.push(chunk)
+        if (first === null) first = chunk
+        else (chunks ??= [first]).push(chunk)
       }
-      const onEnd = (): void => { cleanup(); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)) }
+      const onEnd = (): void => {
+        cleanup()
+        resolve(chunks !== null ? Buffer.concat(chunks, size) : first ?? Buffer.alloc(0))
+      }
+      // An aborted upload ends in 'error' (ECONNRESET: aborted) on the request.
       const onError = (e: Error): void => { cleanup(); reject(e) }
       const cleanup = (): void => {
-        req.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onAborted)
+        req.off('data', onData).off('end', onEnd).off('error', onError)
       }
-      const onAborted = (): void => onError(new Error('the client closed the connection while sending the body'))
-      req.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onAborted)
+      req.on('data', onData).on('end', onEnd).on('error', onError)
     })
   }
 }
