@@ -34,7 +34,7 @@ function probe(port, url) {
 
 async function once(server, port) {
   const started = process.hrtime.bigint()
-  const child = spawn(process.execPath, server.args, { env: { ...process.env, PORT: String(port), CARAFE_PORT: String(port), CARAFE_HOST: '127.0.0.1' }, stdio: 'ignore' })
+  const child = spawn(process.execPath, server.args, { env: { ...process.env, BENCH_SCENARIO: 'hello', PORT: String(port), CARAFE_PORT: String(port), CARAFE_HOST: '127.0.0.1' }, stdio: 'ignore' })
   try {
     for (;;) {
       if (await probe(port, server.url)) return Number(process.hrtime.bigint() - started) / 1e6
