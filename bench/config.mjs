@@ -2,28 +2,45 @@
 // a scenario or a server; run.mjs needs no change.
 //
 // A scenario is
-//   { name, title, path, method?, headers?, body?, servers?, expect(status, body, headers) }
+//   { name, title, path, method?, headers?, body?, servers?, baseline?, prepare?,
+//     expect(status, body, headers, raw) }
 //   - path is sent as is (already percent-encoded); method defaults to GET.
 //   - headers (object) and body (string) are sent on the check request and by wrk.
 //   - servers (optional) limits the scenario to those server names (e.g. static-file
 //     scenarios that only some servers take part in).
-//   - expect returns true, or a string saying what is wrong. It runs once per server
-//     per round, before load; a wrong answer stops the whole run.
+//   - baseline (optional, default 'node'): the server the "vs" column divides by.
+//   - prepare (optional): a function run once at the start of a run that has this
+//     scenario (makes the static fixtures).
+//   - expect returns true, or a string saying what is wrong. body is the answer decoded
+//     as UTF-8, raw the exact bytes (a Buffer). It runs once per server per round, before
+//     load; a wrong answer stops the whole run.
 //
 // A server is either a Node script in bench/servers/
 //   { name, file: 'node.mjs', requires? }
 // or any command
-//   { name, command: 'nginx', args: ['-c', '...', '-g', 'daemon off;'], cwd?, env?, ready? }
+//   { name, command: 'nginx', args: ['-c', '...', '-g', 'daemon off;'], cwd?, env?, ready?,
+//     readyText?, requires?, install?, prepare?, stderr? }
 //   - '{PORT}' in args is replaced by the port; PORT is also set in the environment.
-//   - ready: 'stdout' (default: a line containing 'listening' on stdout) or 'port'
-//     (poll until the TCP port accepts connections, for servers that print nothing).
-//   - requires: files (relative to bench/) that must exist, with the command that makes
-//     them; checked before anything starts.
+//     '{TMP}' is replaced by a fresh empty folder for this start, removed after it.
+//   - ready: 'stdout' (default: a line containing readyText, default 'listening', on
+//     stdout) or 'port' (poll until the TCP port accepts connections, for servers that
+//     print nothing).
+//   - requires: files (relative to bench/, or absolute) that must exist, with the command
+//     that makes them; checked before anything starts, for the servers that will run.
+//   - install: how to get `command` when it is not there (said in the error).
+//   - prepare({ port, tmp, benchDir }): runs before each start (writes nginx's config).
+//   - stderr: 'ignore' sends the server's stderr to /dev/null (a server that logs every
+//     request there and cannot be told not to).
 //   - scenarios (optional) limits the server to those scenario names.
-// The first server named 'node' is the baseline for the ratio column.
+// The server named 'node' is the baseline for the ratio column, unless the scenario
+// names another (the static-file scenarios compare with nginx).
 
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { TEXT_TYPE, HELLO_BODY } from './servers/routes.mjs'
 import { VALIDATE_BODY, VALIDATE_PATH } from './servers/validate.mjs'
+import { entryName, fixtureFiles, LIST_COUNT, makeFixtures, WWW_DIR } from './static/make-fixtures.mjs'
 
 /**
  * Expect status 200, this exact body and a content-type equal to one of `wantTypes`
@@ -47,6 +64,57 @@ function normalizeType(value) {
 }
 
 const GREET_NAME = '나의 비밀 방'
+
+// ---------------------------------------------------------------- static files
+
+const STATIC_SERVERS = ['carafe-serve', 'python', 'http-server', 'serve', 'sirv', 'nginx']
+const STATIC_SCENARIOS = ['file1k', 'file1m', 'list200']
+
+/** Status 200, exactly the fixture's bytes, and a content-type starting with `typePrefix`. */
+function expectFile(rel, typePrefix) {
+  return (status, _body, headers, raw) => {
+    if (status !== 200) return `status ${status}, want 200`
+    const want = fixtureFiles().get(rel)
+    if (raw.length !== want.length) return `${raw.length} bytes, want ${want.length}`
+    if (!raw.equals(want)) return `${raw.length} bytes, but not the bytes of static/www/${rel}`
+    if (!normalizeType(headers['content-type']).startsWith(typePrefix)) {
+      return `content-type ${JSON.stringify(headers['content-type'])}, want ${typePrefix}...`
+    }
+    return true
+  }
+}
+
+/** An HTML listing of list200/ naming every entry (the servers' HTML differs otherwise). */
+function expectListing(status, body, headers) {
+  if (status !== 200) return `status ${status}, want 200`
+  if (!normalizeType(headers['content-type']).startsWith('text/html')) {
+    return `content-type ${JSON.stringify(headers['content-type'])}, want text/html`
+  }
+  for (let i = 1; i <= LIST_COUNT; i++) {
+    if (!body.includes(entryName(i))) return `listing without ${entryName(i)} (${body.length} bytes)`
+  }
+  return true
+}
+
+const NGINX = '/usr/sbin/nginx'
+
+// nginx: the template filled in per start, into the runner's {TMP} folder.
+let nginxInfo = null
+function writeNginxConf({ port, tmp, benchDir }) {
+  // The *_temp_path lines, only for modules this binary has (nginx-light lacks some), so
+  // nginx creates nothing under /var/lib/nginx.
+  nginxInfo ??= spawnSync(NGINX, ['-V'], { encoding: 'utf8' }).stderr ?? ''
+  const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .filter((m) => m === 'client_body' || !nginxInfo.includes(`--without-http_${m}_module`))
+    .map((m) => `    ${m}_temp_path {TMP}/${m}_temp;`)
+    .join('\n')
+  const conf = readFileSync(join(benchDir, 'static', 'nginx.conf.template'), 'utf8')
+    .replaceAll('{TEMP_PATHS}', tempPaths)
+    .replaceAll('{PORT}', String(port))
+    .replaceAll('{ROOT}', WWW_DIR)
+    .replaceAll('{TMP}', tmp)
+  writeFileSync(join(tmp, 'nginx.conf'), conf)
+}
 
 export const scenarios = [
   {
@@ -86,6 +154,34 @@ export const scenarios = [
       return true
     },
   },
+  // Static files (bench/static/www, made by static/make-fixtures.mjs), against nginx.
+  {
+    name: 'file1k',
+    title: 'static file, 1 KiB text',
+    path: '/file-1k.txt',
+    servers: STATIC_SERVERS,
+    baseline: 'nginx',
+    prepare: makeFixtures,
+    expect: expectFile('file-1k.txt', 'text/plain'),
+  },
+  {
+    name: 'file1m',
+    title: 'static file, 1 MiB binary',
+    path: '/file-1m.bin',
+    servers: STATIC_SERVERS,
+    baseline: 'nginx',
+    prepare: makeFixtures,
+    expect: expectFile('file-1m.bin', 'application/octet-stream'),
+  },
+  {
+    name: 'list200',
+    title: 'directory listing, 200 entries',
+    path: '/list200/',
+    servers: STATIC_SERVERS,
+    baseline: 'nginx',
+    prepare: makeFixtures,
+    expect: expectListing,
+  },
 ]
 
 const peerDeps = (...packages) =>
@@ -110,4 +206,67 @@ export const servers = [
   { name: 'fastify', file: 'fastify.mjs', requires: peerDeps('fastify') },
   { name: 'hono', file: 'hono.mjs', requires: peerDeps('hono', '@hono/node-server') },
   { name: 'express', file: 'express.mjs', requires: peerDeps('express') },
+
+  // Static-file servers: one process each, serving bench/static/www on 127.0.0.1, no
+  // request log, no compression, no max-age (clients would revalidate every time).
+  {
+    name: 'carafe-serve',
+    command: process.execPath,
+    args: ['../dist/cli/main.js', 'serve', 'static/www', '--port', '{PORT}', '-b', '127.0.0.1', '-q'],
+    readyText: 'Serving HTTP on',
+    scenarios: STATIC_SCENARIOS,
+    requires: [{ path: '../dist/cli/main.js', fix: 'npm run build (at the repo root)' }],
+  },
+  {
+    // Debian's Python, run as is: HTTP/1.0, so it closes the connection after each answer
+    // and wrk reconnects (--protocol HTTP/1.1 keeps it open, but then each answer stalls
+    // ~40 ms on Nagle + delayed ACK: ~300 req/s at 10 % CPU). It logs every request to
+    // stderr with no switch to stop it: the runner sends that to /dev/null.
+    name: 'python',
+    command: '/usr/bin/python3',
+    args: ['-m', 'http.server', '{PORT}', '--bind', '127.0.0.1', '--directory', 'static/www'],
+    ready: 'port',
+    stderr: 'ignore',
+    install: 'apt-get install python3',
+    scenarios: STATIC_SCENARIOS,
+  },
+  {
+    // -s: no log; -c-1: no max-age (no-cache); gzip is off by default.
+    name: 'http-server',
+    command: process.execPath,
+    args: ['node_modules/http-server/bin/http-server', 'static/www', '-p', '{PORT}', '-a', '127.0.0.1', '-s', '-c-1'],
+    ready: 'port',
+    scenarios: STATIC_SCENARIOS,
+    requires: peerDeps('http-server'),
+  },
+  {
+    // vercel's serve: -L no request log, -u no compression, -n no clipboard; no update check.
+    name: 'serve',
+    command: process.execPath,
+    args: ['node_modules/serve/build/main.js', 'static/www', '-l', 'tcp://127.0.0.1:{PORT}', '-L', '-u', '-n', '--no-port-switching'],
+    env: { NO_UPDATE_CHECK: '1' },
+    readyText: 'Accepting connections',
+    scenarios: STATIC_SCENARIOS,
+    requires: peerDeps('serve'),
+  },
+  {
+    // sirv-cli: -q no log, -e ETag (as the others send one). It has no directory listings,
+    // so it sits out list200. It reads the folder once at start-up (production mode).
+    name: 'sirv',
+    command: process.execPath,
+    args: ['node_modules/sirv-cli/bin.js', 'static/www', '--port', '{PORT}', '--host', '127.0.0.1', '-q', '-e'],
+    ready: 'port',
+    scenarios: ['file1k', 'file1m'],
+    requires: peerDeps('sirv-cli'),
+  },
+  {
+    // Debian's nginx, one process (master_process off), config from static/nginx.conf.template.
+    name: 'nginx',
+    command: NGINX,
+    args: ['-p', '{TMP}/', '-c', '{TMP}/nginx.conf', '-e', '{TMP}/error.log'],
+    prepare: writeNginxConf,
+    ready: 'port',
+    install: 'apt-get install nginx-light',
+    scenarios: STATIC_SCENARIOS,
+  },
 ]

@@ -2,11 +2,11 @@
 // Benchmark runner: Carafe and its peers, interleaved rounds, medians, ratios to raw
 // node:http. See README.md. Installs nothing; needs wrk and taskset on PATH.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect, createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { scenarios as allScenarios, servers as allServers } from './config.mjs'
@@ -16,6 +16,7 @@ const RESULTS_FILE = join(BENCH_DIR, 'results', 'latest.json')
 const READY_TIMEOUT_MS = 15_000
 const IDLE_MS = 300
 const SETTLE_MS = 300
+// The ratio column compares with this server, unless a scenario names its own `baseline`.
 const BASELINE = 'node'
 
 const USAGE = `Usage: node bench/run.mjs [options]
@@ -77,6 +78,13 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
     await Promise.race([killAllNow(), sleep(2000)])
     process.exit(code)
   })
+}
+
+/** The run's temp folder (wrk scripts, server config files); removed when the run ends. */
+function runTempDir() {
+  tempDir ??= join(tmpdir(), `carafe-bench-${process.pid}`)
+  mkdirSync(tempDir, { recursive: true })
+  return tempDir
 }
 
 function track(child, group) {
@@ -271,39 +279,57 @@ function checkPrerequisites(options) {
     console.error('bench: warning: server and wrk share one CPU; numbers will be poor')
   }
   const problems = []
-  for (const server of options.servers) {
+  // Only the servers that take part in a chosen scenario: a run of the routing scenarios
+  // does not need nginx.
+  for (const server of options.servers.filter((sv) => options.scenarios.some((sc) => takesPart(sv, sc)))) {
     for (const { path, fix } of server.requires ?? []) {
-      if (!existsSync(join(BENCH_DIR, path))) {
-        problems.push(`${server.name}: missing ${relative(process.cwd(), join(BENCH_DIR, path))}; run: ${fix}`)
+      const file = resolve(BENCH_DIR, path) // relative to bench/, or absolute
+      if (!existsSync(file)) {
+        problems.push(`${server.name}: missing ${relative(process.cwd(), file) || file}; run: ${fix}`)
       }
     }
     if (server.command && !hasCommand(server.command)) {
-      problems.push(`${server.name}: command ${server.command} not found`)
+      const hint = server.install ? `; install it with: ${server.install}` : ''
+      problems.push(`${server.name}: command ${server.command} not found${hint}`)
     }
   }
-  if (problems.length > 0) fail(`cannot run these servers:\n  ${problems.join('\n  ')}`)
+  if (problems.length > 0) {
+    fail(
+      `cannot run these servers:\n  ${problems.join('\n  ')}\n` +
+        `(or leave them out with --only, or their scenarios with --scenarios)`,
+    )
+  }
 }
 
 // ---------------------------------------------------------------- servers
 
 async function startServer(server, port, cpu, scenarioName = '') {
+  // A fresh folder per start for servers that need files of their own (nginx's config,
+  // pid and error log): {TMP} in args, and `prepare` may write into it.
+  const needsTmp = server.prepare !== undefined || (server.args ?? []).some((a) => a.includes('{TMP}'))
+  const tmp = needsTmp ? mkdtempSync(join(runTempDir(), `${server.name}-`)) : ''
+  const fill = (a) => a.replaceAll('{PORT}', String(port)).replaceAll('{TMP}', tmp)
+  if (server.prepare) await server.prepare({ port, tmp, benchDir: BENCH_DIR })
   const [command, args] = server.file
     ? [process.execPath, [join(BENCH_DIR, 'servers', server.file)]]
-    : [server.command, (server.args ?? []).map((a) => a.replaceAll('{PORT}', String(port)))]
+    : [server.command, (server.args ?? []).map(fill)]
   const child = spawn('taskset', ['-c', String(cpu), command, ...args], {
     cwd: server.cwd ? join(BENCH_DIR, server.cwd) : BENCH_DIR,
     // BENCH_SCENARIO lets a server load what only one scenario needs (the validation
     // schema library), so it does not weigh on the idle RSS of the others.
     env: { ...process.env, ...server.env, PORT: String(port), BENCH_SCENARIO: scenarioName },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stderr: 'ignore' for a server that logs every request there and cannot be told not
+    // to (python -m http.server): /dev/null, instead of the runner reading it under load.
+    stdio: ['ignore', 'pipe', server.stderr === 'ignore' ? 'ignore' : 'pipe'],
     detached: true, // its own process group, so we can kill it and its children at once
   })
   const entry = track(child, true)
+  entry.tmp = tmp
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8')
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (chunk) => {
+  child.stderr?.setEncoding('utf8')
+  child.stderr?.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000)
   })
 
@@ -341,8 +367,10 @@ async function startServer(server, port, cpu, scenarioName = '') {
   try {
     await ready
   } catch (err) {
-    await stopServer(entry)
+    await stopServer(entry, { keepTmp: true })
     err.message += stderr ? `\n--- ${server.name} stderr ---\n${stderr}` : ''
+    err.message += tmp ? logsIn(tmp, server.name) : ''
+    if (tmp) rmSync(tmp, { recursive: true, force: true })
     throw err
   }
   child.stdout.removeAllListeners('data')
@@ -350,9 +378,25 @@ async function startServer(server, port, cpu, scenarioName = '') {
   return entry
 }
 
-async function stopServer(entry) {
+/** The tail of each *.log file a server wrote into its {TMP} folder (nginx's error log). */
+function logsIn(dir, name) {
+  let out = ''
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
+    const text = readFileSync(join(dir, file), 'utf8').slice(-4000)
+    if (text) out += `\n--- ${name} ${file} ---\n${text}`
+  }
+  return out
+}
+
+async function stopServer(entry, { keepTmp = false } = {}) {
   const { child } = entry
-  if (child.exitCode !== null || child.signalCode !== null) return
+  const removeTmp = () => {
+    if (entry.tmp && !keepTmp) rmSync(entry.tmp, { recursive: true, force: true })
+  }
+  if (child.exitCode !== null || child.signalCode !== null) {
+    removeTmp()
+    return
+  }
   const exited = new Promise((resolve) => child.once('exit', resolve))
   const pids = treePids(child.pid)
   killNow(entry, 'SIGTERM')
@@ -364,6 +408,7 @@ async function stopServer(entry) {
   // A descendant that left the process group and outlived the server.
   for (const pid of pids) if (pid !== child.pid && existsSync(`/proc/${pid}`)) trySignal(pid, 'SIGKILL')
   live.delete(entry)
+  removeTmp()
 }
 
 // ---------------------------------------------------------------- requests and wrk
@@ -382,13 +427,10 @@ function checkResponse(port, scenario) {
       (res) => {
         const chunks = []
         res.on('data', (chunk) => chunks.push(chunk))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode,
-            body: Buffer.concat(chunks).toString('utf8'),
-            headers: res.headers,
-          }),
-        )
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks)
+          resolve({ status: res.statusCode, body: raw.toString('utf8'), raw, headers: res.headers })
+        })
         res.on('error', reject)
       },
     )
@@ -412,8 +454,7 @@ function luaString(text) {
 function wrkScript(scenario) {
   const method = scenario.method ?? 'GET'
   if (method === 'GET' && !scenario.body && !scenario.headers) return null
-  tempDir ??= join(tmpdir(), `carafe-bench-${process.pid}`)
-  mkdirSync(tempDir, { recursive: true })
+  runTempDir()
   const lines = [`wrk.method = ${luaString(method)}`]
   if (scenario.body) lines.push(`wrk.body = ${luaString(scenario.body)}`)
   for (const [name, value] of Object.entries(scenario.headers ?? {})) {
@@ -491,7 +532,7 @@ async function measure(server, scenario, options, clkTck) {
     const idleRssKiB = rssKiB(pid)
 
     const answer = await checkResponse(port, scenario)
-    const verdict = scenario.expect(answer.status, answer.body, answer.headers)
+    const verdict = scenario.expect(answer.status, answer.body, answer.headers, answer.raw)
     if (verdict !== true) {
       throw new Error(
         `${server.name} answers ${scenario.name} wrongly: ${verdict}\n` +
@@ -560,19 +601,20 @@ function summarize(runs, scenarios, servers) {
           socketErrors: mine.some((r) => r.socketErrors),
         }
       })
-    const base = rows.find((row) => row.server === BASELINE)
+    const baseline = scenario.baseline ?? BASELINE
+    const base = rows.find((row) => row.server === baseline)
     for (const row of rows) row.ratio = base ? row.rps / base.rps : NaN
     rows.sort((a, b) => b.rps - a.rps)
-    return { scenario: scenario.name, method: scenario.method ?? 'GET', path: scenario.path, rows }
+    return { scenario: scenario.name, method: scenario.method ?? 'GET', path: scenario.path, baseline, rows }
   })
 }
 
 function printTables(summary, scenarios) {
-  for (const { scenario, method, path, rows } of summary) {
+  for (const { scenario, method, path, baseline, rows } of summary) {
     const title = scenarios.find((s) => s.name === scenario).title
     console.log(`\n### ${scenario}: ${title}\n\n\`${method} ${path}\`\n`)
     console.log(
-      `| server | req/s (median) | vs ${BASELINE} | CPU µs/req (median) | idle RSS MiB | server CPU % |`,
+      `| server | req/s (median) | vs ${baseline} | CPU µs/req (median) | idle RSS MiB | server CPU % |`,
     )
     console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
     for (const row of rows) {
@@ -622,6 +664,13 @@ async function main() {
       `${options.serverCpu}, wrk -t1 -c${options.connections} on CPU ${options.loadCpu}, ` +
       `${options.warmup} s warm-up, ${options.duration} s measured; medians over rounds`,
   )
+
+  // Scenario set-up (the static fixtures), once per run, for scenarios that will run.
+  for (const scenario of options.scenarios) {
+    if (scenario.prepare && options.servers.some((server) => takesPart(server, scenario))) {
+      await scenario.prepare()
+    }
+  }
 
   const runs = []
   const total =
