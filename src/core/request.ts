@@ -199,22 +199,32 @@ export abstract class CarafeRequest {
 
 function parseJson<T>(text: string): T {
   if (text.trim() === '') throw new HttpError(400, 'expected a JSON body, but the request body is empty', { code: 'ERR_EMPTY_BODY' })
+  let value: T
   try {
-    // A reviver makes JSON.parse several times slower; only a body that could spell the key
-    // (plainly, or with \u escapes) needs it.
-    return (text.includes('__proto__') || text.includes('\\u') ? JSON.parse(text, dropProtoKeys) : JSON.parse(text)) as T
+    value = JSON.parse(text) as T
   } catch (e) {
     throw new HttpError(400, `malformed JSON in the request body: ${(e as Error).message}`, { code: 'ERR_BAD_JSON', cause: e })
   }
+  // Prototype poisoning (as Fastify refuses it): a "__proto__" key, or "constructor" holding
+  // "prototype", becomes dangerous the moment the value is merged into another object. Only
+  // a body that could spell them (plainly or with \u escapes) needs the slow scan.
+  if ((text.includes('__proto__') || text.includes('prototype') || text.includes('\\u')) && isPoisoned(value, 0)) {
+    throw new HttpError(400, 'the JSON body has a "__proto__" or "constructor.prototype" key, which is not allowed', { code: 'ERR_PROTO_POISONING' })
+  }
+  return value
+}
+
+function isPoisoned(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null || depth > 256) return false
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true
+  const ctor = (value as Record<string, unknown>).constructor
+  if (Object.prototype.hasOwnProperty.call(value, 'constructor') && typeof ctor === 'object' && ctor !== null && Object.prototype.hasOwnProperty.call(ctor, 'prototype')) return true
+  for (const k in value) if (isPoisoned((value as Record<string, unknown>)[k], depth + 1)) return true
+  return false
 }
 
 function utf8(bytes: Uint8Array): string {
   return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8')
-}
-
-/** JSON.parse reviver that drops `__proto__` keys so a parsed body can never pollute prototypes. */
-function dropProtoKeys(key: string, value: unknown): unknown {
-  return key === '__proto__' ? undefined : value
 }
 
 /** Error for a body over its limit; the doors also use it while streaming. */
