@@ -32,8 +32,10 @@ export class AccessLog {
   /** Log one request. `size`: bytes sent, -1 to measure `body`, -2 for unknown. */
   write(req: IncomingMessage, status: number, size: number, body: string | Uint8Array | null): void {
     const bytes = size === -1 ? (typeof body === 'string' ? Buffer.byteLength(body) : 0) : size
+    // Only the formats that print them pay for building the request's headers object.
+    const wide = this.format === 'combined' || this.format === 'json'
     this.line(req.socket.remoteAddress ?? '-', req.method ?? '-', req.url ?? '-', req.httpVersion, status, bytes,
-      req.headers.referer, req.headers['user-agent'])
+      wide ? req.headers.referer : undefined, wide ? req.headers['user-agent'] : undefined)
   }
 
   /** Log one request from its parts (for requests that never became a context). */

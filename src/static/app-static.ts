@@ -51,20 +51,5 @@ export function sendStaticFile(engine: LazyEngine | null, name: string): Respond
   if (engine === null) {
     throw new CarafeError('ERR_NO_STATIC_FOLDER', 'this app has no static folder; create it with new Carafe({ static: { dir: "static" } })')
   }
-  return new StaticFolderFile(engine, name)
-}
-
-/** A file of the static folder as a handler's answer (a class: plain objects become JSON). */
-class StaticFolderFile implements Respondable {
-  readonly #engine: LazyEngine
-  readonly #name: string
-
-  constructor(engine: LazyEngine, name: string) {
-    this.#engine = engine
-    this.#name = name
-  }
-
-  respond(c: Context<any>): void | Promise<void> {
-    return this.#engine.sendFile(c, this.#name)
-  }
+  return { respond: (c: Context<any>) => engine.sendFile(c, name) }
 }

@@ -44,10 +44,7 @@ export function staticFile(name: string, options: StaticFileOptions = {}): Respo
   return new StaticFileResponse(name, options)
 }
 
-/**
- * What {@link staticFile} returns. A class, not an object literal: handlers' plain objects
- * become JSON, so a Respondable must not look like one.
- */
+/** What {@link staticFile} returns: asked to respond once the handler is done. */
 class StaticFileResponse implements Respondable {
   readonly #name: string
   readonly #options: StaticFileOptions

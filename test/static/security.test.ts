@@ -174,7 +174,7 @@ describe('static file safety', () => {
 })
 
 describe('static files the server may not read', () => {
-  it('answers an unreadable file or folder with 404, never a 500, as Python does', { skip: process.platform === 'win32' }, async (t) => {
+  it('answers an unreadable file or folder with 404, never a 500, as Python does', async (t) => {
     const dir = await tempTree(t, { 'secret.txt': SECRET, 'big.bin': Buffer.alloc(2 * 1024 * 1024), 'locked/x.txt': 'x', 'open.txt': 'ok' })
     await chmod(dir, 0o755)
     await chmod(path.join(dir, 'open.txt'), 0o644)
