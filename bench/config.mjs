@@ -67,7 +67,7 @@ const GREET_NAME = '나의 비밀 방'
 
 // ---------------------------------------------------------------- static files
 
-const STATIC_SERVERS = ['carafe-serve', 'python', 'http-server', 'serve', 'sirv', 'nginx']
+const STATIC_SERVERS = ['node-static', 'carafe-serve', 'python', 'http-server', 'serve', 'sirv', 'nginx']
 const STATIC_SCENARIOS = ['file1k', 'file1m', 'list200']
 
 /** Status 200, exactly the fixture's bytes, and a content-type starting with `typePrefix`. */
@@ -209,6 +209,12 @@ export const servers = [
 
   // Static-file servers: one process each, serving bench/static/www on 127.0.0.1, no
   // request log, no compression, no max-age (clients would revalidate every time).
+  {
+    // Not a peer: the floor for a Node file server (one cached file, statSync, no routing).
+    name: 'node-static',
+    file: 'node-static.mjs',
+    scenarios: ['file1k'],
+  },
   {
     name: 'carafe-serve',
     command: process.execPath,

@@ -61,9 +61,7 @@ export class StaticEngine {
     const safe = toSafePath(rel, this.options)
     if (!safe.ok) throw this.#error(safe.status, safe.status === 400 ? 'bad request path' : 'file not found')
     const slash = rel.endsWith('/')
-    const hit = this.#cache.fresh(safe.key)
-    if (hit !== undefined) return this.#answer(c, safe.key, safe.segments, hit, slash)
-    return this.#cache.load(safe.key, safe.segments).then((e) =>
+    return this.#cache.lookup(safe.key, safe.segments).then((e) =>
       e === null ? this.#missing(c) : this.#answer(c, safe.key, safe.segments, e, slash))
   }
 
@@ -74,12 +72,11 @@ export class StaticEngine {
   sendFile(c: Context<any>, name: string, over?: SendOverrides): void | Promise<void> {
     const safe = toSafePath(name, this.options)
     if (!safe.ok || safe.segments.length === 0) throw this.#error(404, 'file not found')
-    const send = (e: Entry | null | undefined): void | Promise<void> => {
-      if (e === null || e === undefined || e.kind !== 'file') throw this.#error(404, 'file not found')
+    const send = (e: Entry | null): void | Promise<void> => {
+      if (e === null || e.kind !== 'file') throw this.#error(404, 'file not found')
       return sendEntry(c, this.#cache, safe.key, e, over)
     }
-    const hit = this.#cache.fresh(safe.key)
-    return hit !== undefined ? send(hit) : this.#cache.load(safe.key, safe.segments).then(send)
+    return this.#cache.lookup(safe.key, safe.segments).then(send)
   }
 
   #answer(c: Context<any>, key: string, segments: readonly string[], e: Entry, slash: boolean): void | Promise<void> {
@@ -94,10 +91,9 @@ export class StaticEngine {
     }
     if (e.index !== null) {
       const indexKey = key === '' ? e.index : `${key}/${e.index}`
-      const send = (f: Entry | null | undefined): void | Promise<void> =>
-        f != null && f.kind === 'file' ? sendEntry(c, this.#cache, indexKey, f) : this.#listingOr404(c, key, e)
-      const hit = this.#cache.fresh(indexKey)
-      return hit !== undefined ? send(hit) : this.#cache.load(indexKey, [...segments, e.index]).then(send)
+      const send = (f: Entry | null): void | Promise<void> =>
+        f !== null && f.kind === 'file' ? sendEntry(c, this.#cache, indexKey, f) : this.#listingOr404(c, key, e)
+      return this.#cache.lookup(indexKey, [...segments, e.index]).then(send)
     }
     return this.#listingOr404(c, key, e)
   }

@@ -37,6 +37,8 @@ export interface FileEntry {
   readonly siblings: Partial<Record<Coding, Representation>>
   /** On-the-fly compressed copies, made on first request. */
   readonly compressed: Map<Coding, Representation | Promise<Representation | null>>
+  /** The last round of `stat`s that looked at this entry, and whether the file was still this version. */
+  readonly checked: Checked
   /** When precompressed siblings were last looked for, or `null` when they are not looked for (not a compressible type). */
   siblingsAt: number | null
 }
@@ -48,8 +50,15 @@ export interface DirEntry {
   readonly stamp: Stamp
   /** Name of the index file to serve, or `null`. */
   readonly index: string | null
+  readonly checked: Checked
   listing: { readonly urlPath: string; readonly html: Buffer; readonly etag: string; readonly at: number } | null
   rendering: Promise<void> | null
+}
+
+/** See {@link FileCache.lookup}. */
+interface Checked {
+  round: number
+  current: boolean
 }
 
 /** What the cache holds for a path. */
@@ -78,23 +87,64 @@ export class FileCache {
     this.#lru = new LruCache(options.cacheSize, 100_000)
   }
 
-  /** The cached entry for `key` if it is still current (one synchronous `stat`). */
-  fresh(key: string): Entry | undefined {
+  /**
+   * The entry for `key`, current as of a moment after this call: a cached entry is
+   * confirmed by one `stat` before the promise settles, else the path is looked up on
+   * disk; `null` when there is nothing to serve.
+   *
+   * The `stat`s of one event-loop turn are made together, at the end of the turn (in a
+   * `setImmediate`), after every request of that turn has been read: a file requested by
+   * 50 clients in one turn costs one `stat`, not 50, and each answer still reflects the
+   * file as it was after its request arrived, so an edited file is never served stale.
+   * (One `statSync` per request cost about 3 µs of a 30 µs request here.)
+   */
+  lookup(key: string, segments: readonly string[]): Promise<Entry | null> {
     const e = this.#lru.get(key)
-    if (e === undefined) return undefined
-    const st = statNow(e.abs)
-    if (st === undefined || !sameStamp(st, e.stamp)) {
-      this.#lru.delete(key)
-      return undefined
-    }
-    if (e.kind === 'file' && e.siblingsAt !== null) {
-      const now = Date.now()
-      if (now - e.siblingsAt > SIBLING_RECHECK_MS) {
-        e.siblingsAt = now
-        void this.#recheckSiblings(key, e)
+    if (e === undefined) return this.load(key, segments)
+    return new Promise((resolve) => {
+      if (this.#checks === null) {
+        this.#checks = []
+        setImmediate(this.#confirm)
       }
+      this.#checks.push(key, e, segments, resolve)
+    })
+  }
+
+  /** Cached entries waiting for this turn's `stat` (key, entry, segments, resolve; four slots each). */
+  #checks: unknown[] | null = null
+  #round = 0
+
+  readonly #confirm = (): void => {
+    const list = this.#checks!
+    this.#checks = null
+    const round = ++this.#round
+    for (let i = 0; i < list.length; i += 4) {
+      const key = list[i] as string
+      const e = list[i + 1] as Entry
+      const resolve = list[i + 3] as (e: Entry | Promise<Entry | null>) => void
+      if (e.checked.round !== round) {
+        const st = statNow(e.abs)
+        e.checked.round = round
+        e.checked.current = st !== undefined && sameStamp(st, e.stamp)
+        if (!e.checked.current) this.#drop(key, e)
+        else if (e.kind === 'file') this.#maybeRecheckSiblings(key, e)
+      }
+      resolve(e.checked.current ? e : this.load(key, list[i + 2] as readonly string[]))
     }
-    return e
+  }
+
+  /** Drop `key` if it still holds `e` (a newer entry may have replaced it meanwhile). */
+  #drop(key: string, e: Entry): void {
+    if (this.#lru.peek(key) === e) this.#lru.delete(key)
+  }
+
+  #maybeRecheckSiblings(key: string, e: FileEntry): void {
+    if (e.siblingsAt === null) return
+    const now = Date.now()
+    if (now - e.siblingsAt > SIBLING_RECHECK_MS) {
+      e.siblingsAt = now
+      void this.#recheckSiblings(key, e)
+    }
   }
 
   /**
@@ -157,7 +207,7 @@ export class FileCache {
         break
       }
     }
-    return { kind: 'dir', abs, stamp: stampOf(st), index, listing: null, rendering: null }
+    return { kind: 'dir', abs, stamp: stampOf(st), index, checked: { round: 0, current: true }, listing: null, rendering: null }
   }
 
   async #file(abs: string): Promise<FileEntry | null> {
@@ -188,7 +238,7 @@ export class FileCache {
       headers: this.headers(stamp.size, etag, lastModified, null, codings.length > 0),
     }
     const siblingsAt = o.precompressed && compressible ? Date.now() : null
-    return { kind: 'file', abs, stamp, type, lastModified, identity, codings, siblings, compressed: new Map(), siblingsAt }
+    return { kind: 'file', abs, stamp, type, lastModified, identity, codings, siblings, compressed: new Map(), siblingsAt, checked: { round: 0, current: true } }
   }
 
   async #sibling(p: string, coding: Coding, lastModified: string): Promise<Representation | null> {

@@ -30,6 +30,11 @@ export class LruCache<V> {
     return slot.value
   }
 
+  /** The value for `key`, without marking it used. */
+  peek(key: string): V | undefined {
+    return this.#map.get(key)?.value
+  }
+
   /** Store `value`; an entry costlier than the whole budget is not stored. */
   set(key: string, value: V, cost: number): void {
     this.delete(key)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
+import { Agent, request } from 'node:http'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import { createFolderApp, type StaticEngine } from '../../src/static/index.js'
@@ -32,6 +32,36 @@ describe('static file cache', () => {
       await writeFile(path.join(dir, 'a.txt'), `version-${i % 10}`)
       assert.equal((await get(port, '/a.txt')).body.toString(), `version-${i % 10}`, `edit ${i}`)
     }
+  })
+
+  it('never serves stale under load, when 16 clients share each turn\'s revalidation', async (t) => {
+    const dir = await tempTree(t, { 'a.txt': 'version-00' })
+    const file = path.join(dir, 'a.txt')
+    const { app, engine } = createFolderApp(dir)
+    const { port } = await serve(t, app)
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 })
+    t.after(() => agent.destroy())
+    let running = true
+    const seen = new Set<string>()
+    const hammer = async (): Promise<void> => {
+      while (running) {
+        const res = await get(port, '/a.txt', {}, 'GET', agent)
+        assert.equal(res.status, 200)
+        seen.add(res.body.toString())
+      }
+    }
+    const load = Array.from({ length: 16 }, hammer)
+    for (let i = 1; i <= 12; i++) {
+      // Let the file age past the racy window so the cache holds it again under load…
+      await new Promise((r) => setTimeout(r, 80))
+      assert.equal(engine.cacheStats.entries, 1, `cached again before edit ${i}`)
+      // …then edit it (same size) and ask at once: the answer must be the new version.
+      writeFileSync(file, `version-${String(i).padStart(2, '0')}`)
+      assert.equal((await get(port, '/a.txt', {}, 'GET', agent)).body.toString(), `version-${String(i).padStart(2, '0')}`, `edit ${i}`)
+    }
+    running = false
+    await Promise.all(load)
+    assert.ok(seen.size >= 10, `the load saw ${seen.size} versions`)
   })
 
   it('sees a file replaced by rename (atomic save) and a deleted file', async (t) => {

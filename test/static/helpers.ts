@@ -1,5 +1,5 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
-import { request, type IncomingHttpHeaders } from 'node:http'
+import { request, type Agent, type IncomingHttpHeaders } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { TestContext } from 'node:test'
@@ -40,9 +40,9 @@ export interface RawResponse {
  * Send one request with the path exactly as given (no URL normalisation, unlike fetch,
  * which would resolve `..` and `%2e%2e` before sending them).
  */
-export function get(port: number, rawPath: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
+export function get(port: number, rawPath: string, headers: Record<string, string> = {}, method = 'GET', agent: Agent | false = false): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: rawPath, method, headers, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: rawPath, method, headers, agent }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
