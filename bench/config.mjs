@@ -193,6 +193,13 @@ const peerDeps = (...packages) =>
 export const servers = [
   { name: 'node', file: 'node.mjs' },
   {
+    // Not a peer: raw node:http writing each turn's responses together, as Carafe does.
+    name: 'node-batched',
+    file: 'node.mjs',
+    env: { BENCH_NODE_BATCH: '1' },
+    scenarios: ['hello', 'json', 'greet'],
+  },
+  {
     name: 'carafe',
     file: 'carafe.mjs',
     requires: [{ path: '../dist/index.js', fix: 'npm run build (at the repo root)' }],

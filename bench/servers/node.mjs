@@ -101,12 +101,32 @@ function validate(req, res) {
   })
 }
 
-const server = createServer((req, res) => {
+function handle(req, res) {
   if (zodSchema !== null && req.method === 'POST' && req.url === VALIDATE_PATH) return validate(req, res)
   try {
     dispatch(req, res)
   } catch {
     sendText(res, 400, 'Bad Request') // a malformed percent-escape
   }
-})
+}
+
+// BENCH_NODE_BATCH=1 (the 'node-batched' server): handle each request at the end of the
+// event-loop turn, all of a turn's requests together, as Carafe's Node door writes its
+// responses. Not what plain node:http code does; there to show what that batching alone
+// is worth, apart from the rest of Carafe.
+let batch = null
+function runBatch() {
+  const list = batch
+  batch = null
+  for (let i = 0; i < list.length; i += 2) handle(list[i], list[i + 1])
+}
+const batched = (req, res) => {
+  if (batch === null) {
+    batch = []
+    setImmediate(runBatch)
+  }
+  batch.push(req, res)
+}
+
+const server = createServer(process.env.BENCH_NODE_BATCH === '1' ? batched : handle)
 server.listen(port, '127.0.0.1', () => console.log(`node listening on 127.0.0.1:${port}`))

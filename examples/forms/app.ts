@@ -4,7 +4,8 @@ import path from 'node:path'
 import { Carafe } from 'carafe'
 import { z } from 'zod'
 
-const app = new Carafe({ uploads: { fileSize: 5 * 1024 * 1024, files: 1 } })
+// static: Flask's static folder, at /static; templates link to it with {{ static('style.css') }}.
+const app = new Carafe({ uploads: { fileSize: 5 * 1024 * 1024, files: 1 }, static: { dir: 'static' } })
 const uploads = process.env.UPLOAD_DIR ?? path.join(app.root, 'uploaded')
 
 // One schema for both doors: the HTML form and the JSON API.

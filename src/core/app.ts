@@ -15,7 +15,7 @@ import type { UploadLimits } from '../forms/multipart.js'
 import { createFetchHandler, type FetchInfo } from '../server/fetch.js'
 import type { ListenOptions, RunOptions, CarafeServer } from '../server/serve.js'
 import { RUN_APPS } from '../server/run-state.js'
-import { addStaticFolder, addStaticRoutes, sendStaticFile, type StaticFolderOptions } from '../static/app-static.js'
+import { addStaticFolder, addStaticRoutes, sendStaticFile, staticUrl, type StaticFolderOptions } from '../static/app-static.js'
 import type { LazyEngine } from '../static/lazy-engine.js'
 import type { StaticOptions } from '../static/options.js'
 
@@ -103,7 +103,11 @@ export class Carafe implements AppServices {
     const secrets = options.secrets ?? process.env.CARAFE_SECRET
     this.secrets = secrets === undefined ? [] : typeof secrets === 'string' ? [secrets] : secrets
     this.#converters = { ...BUILTIN_CONVERTERS, ...options.converters }
-    if (options.static !== undefined) this.#staticFolder = addStaticFolder(this, options.static)
+    if (options.static !== undefined) {
+      const { engine, prefix } = addStaticFolder(this, options.static)
+      this.#staticFolder = engine
+      this.#staticPrefixes.push(prefix)
+    }
   }
 
   // ---- routes ------------------------------------------------------------------------
@@ -283,7 +287,7 @@ export class Carafe implements AppServices {
     if (typeof t === 'object') return (this.#engine = t)
     const dir = path.resolve(this.root, t ?? 'templates')
     this.#engine = import('../templates/engine.js').then((m) => {
-      const engine = m.createNunjucksEngine({ dir, cache: !this.debug && process.env.CARAFE_RELOAD !== '1', globals: { url: this.url.bind(this) } })
+      const engine = m.createNunjucksEngine({ dir, cache: !this.debug && process.env.CARAFE_RELOAD !== '1', globals: { url: this.url.bind(this), static: this.staticUrl.bind(this) } })
       this.#engine = engine
       return engine
     })
@@ -366,6 +370,8 @@ export class Carafe implements AppServices {
   // ---- static files --------------------------------------------------------------------
 
   #staticFolder: LazyEngine | null = null
+  /** URL prefixes of the static folder (first) and of `app.static()` calls, for {@link staticUrl}. */
+  readonly #staticPrefixes: string[] = []
 
   /**
    * Serve the files under `dir` (relative to the app's root folder) at `prefix`, with
@@ -377,7 +383,25 @@ export class Carafe implements AppServices {
    */
   static(prefix: string, dir: string, options?: StaticOptions): this {
     addStaticRoutes(this, prefix, dir, options)
+    this.#staticPrefixes.push(prefix.replace(/\/+$/, ''))
     return this
+  }
+
+  /**
+   * The URL of a static file: under the app's `static` folder, else under the first
+   * `app.static()` prefix. Templates have it as `static()`:
+   * `<link rel="stylesheet" href="{{ static('css/app.css') }}">`.
+   *
+   * @example
+   * app.static('/assets', 'public')
+   * app.staticUrl('img/logo 1.png') // '/assets/img/logo%201.png'
+   */
+  staticUrl(file: string): string {
+    const prefix = this.#staticPrefixes[0]
+    if (prefix === undefined) {
+      throw new CarafeError('ERR_NO_STATIC_FOLDER', `static("${file}"): this app serves no static files; add new Carafe({ static: { dir: 'static' } }) or app.static('/assets', 'public')`)
+    }
+    return staticUrl(prefix, file)
   }
 
   /** Flask's `send_static_file`: answer with a file from the `static` folder of the app's options. */

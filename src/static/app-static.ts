@@ -40,10 +40,20 @@ export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, opt
  * Flask's behaviour for folders (404: no index file, no listing, no redirect) unless asked,
  * and the file route named `static`, so `app.url('static', { filename: 'app.css' })` works.
  */
-export function addStaticFolder(app: RouteHost, options: StaticFolderOptions): LazyEngine {
+export function addStaticFolder(app: RouteHost, options: StaticFolderOptions): { engine: LazyEngine; prefix: string } {
   const { dir, prefix, ...rest } = options
   const urlPath = prefix ?? `/${path.basename(path.resolve(app.root, dir))}`
-  return addStaticRoutes(app, urlPath, dir, { index: false, listing: false, redirect: false, ...rest }, 'static')
+  const engine = addStaticRoutes(app, urlPath, dir, { index: false, listing: false, redirect: false, ...rest }, 'static')
+  return { engine, prefix: urlPath.replace(/\/+$/, '') }
+}
+
+/**
+ * The URL of the file `file` under the static prefix `prefix` (no trailing slash): each
+ * segment percent-encoded, `/` kept, so `static('img/나의 사진.png')` is a working link.
+ */
+export function staticUrl(prefix: string, file: string): string {
+  const rel = file.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/')
+  return `${prefix}/${rel}`
 }
 
 /** Flask's `send_static_file`: the file `name` from the app's static folder. */

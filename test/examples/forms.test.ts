@@ -26,6 +26,12 @@ describe('examples/forms', () => {
     assert.equal(res.status, 303)
     assert.equal(res.headers.get('location'), '/')
     html = await (await fetch(url + '/')).text()
+    // The stylesheet link comes from {{ static('style.css') }} and is served from static/.
+    assert.match(html, /<link rel="stylesheet" href="\/static\/style\.css">/)
+    const css = await fetch(url + '/static/style.css')
+    assert.equal(css.status, 200)
+    assert.match(String(css.headers.get('content-type')), /^text\/css/)
+    assert.match(await css.text(), /\.error \{/)
     assert.match(html, /<b>첫 노트<\/b> \(4\/5\)  — evil name\.txt/)
     assert.deepEqual(await readdir(dir), ['evil name.txt'])
     assert.equal(await readFile(path.join(dir, 'evil name.txt'), 'utf8'), 'file body')

@@ -97,6 +97,28 @@ for (const [door, open] of Object.entries(DOORS)) {
       assert.equal(named.headers.get('content-disposition'), `attachment; filename="__ __.txt"; filename*=UTF-8''${encodeURIComponent('나의 파일.txt')}`)
     })
 
+    it('static() in templates and app.staticUrl() link to the static folder, encoded', async (t) => {
+      const dir = await tempTree(t, {
+        ...FILES,
+        'public/나의 사진.txt': 'photo',
+        'templates/page.html': '<link href="{{ static(\'app.css\') }}"><a href="{{ static(name) }}">{{ name }}</a>',
+      })
+      const app = new Carafe({ root: dir })
+      assert.throws(() => app.staticUrl('app.css'), /serves no static files/)
+      app.static('/assets/', 'public')
+      app.get('/', (c) => c.render('page.html', { name: '나의 사진.txt' }))
+      assert.equal(app.staticUrl('/img/a b.png'), '/assets/img/a%20b.png')
+      const send = await open(app, t)
+      const html = await (await send('/')).text()
+      const link = `/assets/${encodeURIComponent('나의 사진.txt')}`
+      assert.equal(html, `<link href="/assets/app.css"><a href="${link}">나의 사진.txt</a>`)
+      assert.equal(await (await send(link)).text(), 'photo')
+      // Flask's static folder comes first when there is one.
+      const flask = new Carafe({ root: dir, static: { dir: 'public', prefix: '/s' } })
+      flask.static('/other', 'notes')
+      assert.equal(flask.staticUrl('app.css'), '/s/app.css')
+    })
+
     it('sendStaticFile() without a static folder is an error that says what to do', async () => {
       const app = new Carafe()
       assert.throws(() => app.sendStaticFile('x.html'), /no static folder/)
