@@ -113,3 +113,49 @@ describe('Node server limits', () => {
     assert.ok((await hung) instanceof Error)
   })
 })
+
+describe('Node door: responses written at the end of the turn', () => {
+  function mixed(): Carafe {
+    const app = new Carafe()
+    app.get('/sync/<int:n>', (c) => `sync ${c.params.n}`)
+    app.get('/async/<int:n>', async (c) => {
+      await new Promise((r) => setTimeout(r, (c.params.n * 7) % 5))
+      return { n: c.params.n }
+    })
+    app.get('/boom', () => { throw new Error('boom') })
+    return app
+  }
+
+  it('keeps pipelined answers in order, sync and async mixed, with an error among them', async (t) => {
+    const s = await serve(t, mixed())
+    // A second, idle connection: with only one open, answers are not batched at all.
+    const idle = net.connect(s.port, '127.0.0.1')
+    await new Promise((r) => idle.once('connect', r))
+    t.after(() => idle.destroy())
+    const paths = ['/sync/1', '/async/2', '/boom', '/sync/3', '/async/4', '/sync/5']
+    const raw = paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join('') + 'GET /sync/6 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+    const out = await rawRequest(s.port, raw)
+    const statuses = [...out.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
+    assert.deepEqual(statuses, [200, 200, 500, 200, 200, 200, 200])
+    const bodies = [...out.matchAll(/\r\n\r\n(sync \d|\{"n":\d\})/g)].map((m) => m[1])
+    assert.deepEqual(bodies, ['sync 1', '{"n":2}', 'sync 3', '{"n":4}', 'sync 5', 'sync 6'])
+  })
+
+  it('gives each of 64 concurrent keep-alive clients its own answer', async (t) => {
+    const s = await serve(t, mixed())
+    const { Agent, request } = await import('node:http')
+    const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+    t.after(() => agent.destroy())
+    const get = (p: string): Promise<string> => new Promise((resolve, reject) => {
+      request({ host: '127.0.0.1', port: s.port, path: p, agent }, (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (d: string) => { body += d }).on('end', () => resolve(body))
+      }).on('error', reject).end()
+    })
+    for (let round = 0; round < 5; round++) {
+      const ns = Array.from({ length: 64 }, (_, i) => round * 64 + i)
+      const got = await Promise.all(ns.map((n) => get(n % 3 === 0 ? `/async/${n}` : `/sync/${n}`)))
+      assert.deepEqual(got, ns.map((n) => (n % 3 === 0 ? JSON.stringify({ n }) : `sync ${n}`)))
+    }
+  })
+})
