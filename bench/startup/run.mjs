@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import http from 'node:http'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { makeFixtures, WWW_DIR } from '../static/make-fixtures.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '../..')
@@ -20,6 +21,9 @@ const servers = [
   { name: 'hono on @hono/node-server', args: [path.join(root, 'bench/servers/hono.mjs')], url: '/hello' },
   { name: 'fastify', args: [path.join(root, 'bench/servers/fastify.mjs')], url: '/hello' },
   { name: 'express', args: [path.join(root, 'bench/servers/express.mjs')], url: '/hello' },
+  // Static-file servers, asked for a 1 KiB file of bench/static/www.
+  { name: 'carafe serve (a folder)', args: [path.join(root, 'dist/cli/main.js'), 'serve', WWW_DIR, '--port', '{PORT}', '-b', '127.0.0.1', '-q'], url: '/file-1k.txt' },
+  { name: 'python3 -m http.server', command: '/usr/bin/python3', args: ['-m', 'http.server', '{PORT}', '--bind', '127.0.0.1', '--directory', WWW_DIR], url: '/file-1k.txt' },
 ]
 
 function probe(port, url) {
@@ -34,7 +38,8 @@ function probe(port, url) {
 
 async function once(server, port) {
   const started = process.hrtime.bigint()
-  const child = spawn(process.execPath, server.args, { env: { ...process.env, BENCH_SCENARIO: 'hello', PORT: String(port), CARAFE_PORT: String(port), CARAFE_HOST: '127.0.0.1' }, stdio: 'ignore' })
+  const args = server.args.map((a) => a.replaceAll('{PORT}', String(port)))
+  const child = spawn(server.command ?? process.execPath, args, { env: { ...process.env, BENCH_SCENARIO: 'hello', PORT: String(port), CARAFE_PORT: String(port), CARAFE_HOST: '127.0.0.1' }, stdio: 'ignore' })
   try {
     for (;;) {
       if (await probe(port, server.url)) return Number(process.hrtime.bigint() - started) / 1e6
@@ -48,6 +53,7 @@ async function once(server, port) {
   }
 }
 
+makeFixtures()
 const times = new Map(servers.map((s) => [s.name, []]))
 let port = 19_000 + Math.floor(Math.random() * 1000)
 for (let i = 0; i < runs; i++) {

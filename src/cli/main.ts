@@ -127,11 +127,13 @@ function appFile(positionals: string[]): string {
 }
 
 async function importApp(file: string): Promise<Record<string, unknown>> {
-  if (/\.[mc]?tsx?$/.test(file)) {
-    // TypeScript runs without a build step: tsx compiles each module as it loads (esbuild),
-    // with source maps, so stack traces and the debug page point at the .ts lines.
-    const { register } = await import('tsx/esm/api')
-    register()
+  if (/\.(ts|tsx|mts)$/.test(file)) {
+    // TypeScript runs without a build step: ts-hooks compiles each module as it loads
+    // (esbuild, cached), with source maps, so stack traces and the debug page point at the
+    // .ts lines. Carafe itself is loaded first, so its own modules skip the hooks' worker.
+    await import('../index.js')
+    const { register } = await import('node:module')
+    register(new URL('./ts-hooks.js', import.meta.url))
     process.setSourceMapsEnabled(true)
   }
   return import(pathToFileURL(file).href) as Promise<Record<string, unknown>>

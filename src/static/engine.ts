@@ -35,6 +35,15 @@ export class StaticEngine {
     this.#cache = new FileCache(this.root, this.options)
   }
 
+  /**
+   * Start the work every first request needs (resolving the root's real path, which also
+   * starts libuv's thread pool), so it overlaps the rest of start-up instead of delaying
+   * the first answer.
+   */
+  warm(): void {
+    void this.#cache.realRoot()
+  }
+
   /** Entries and bytes in the cache (for tests and diagnostics). */
   get cacheStats(): { entries: number; bytes: number } {
     return this.#cache.stats

@@ -16,6 +16,7 @@ export const SERVE_DEFAULTS: Readonly<StaticOptions> = { index: ['index.html', '
  */
 export function createFolderApp(dir: string, options: StaticOptions = {}): { app: Carafe; engine: StaticEngine } {
   const engine = new StaticEngine(dir, { ...SERVE_DEFAULTS, ...options })
+  engine.warm()
   const app = new Carafe({ root: engine.root, templates: false, redirectSlashes: false })
   app.notFound(function serveFiles(c) {
     return engine.serveRaw(c, c.path)

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { HELP } from '../../src/cli/main.js'
@@ -100,6 +100,36 @@ describe('carafe CLI', () => {
     const p = spawnCli(t, ['run', file, '--port', '0', '--host', '127.0.0.1'])
     const url = await waitForServer(p)
     assert.equal(await (await fetch(url)).text(), 'exported')
+  })
+
+  it('runs TypeScript modules imported the ways TypeScript code writes them, and sees edits', async (t) => {
+    const dir = await appDir()
+    await mkdir(path.join(dir, 'lib'))
+    await writeFile(path.join(dir, 'greet.ts'), `export const greet = (name: string): string => \`hi \${name}\`\n`)
+    await writeFile(path.join(dir, 'lib', 'index.ts'), `export enum Mood { Happy = 'happy' }\n`)
+    await writeFile(path.join(dir, 'count.mts'), `export const count: number = 3\n`)
+    await writeFile(path.join(dir, 'plain.js'), `export const plain = 'js'\n`)
+    const app = path.join(dir, 'app.ts')
+    const source = (word: string): string => [
+      `import { Carafe } from 'carafe'`,
+      `import { greet } from './greet.js'`, // .js naming the .ts file (TypeScript's ESM style)
+      `import { Mood } from './lib'`, // a folder with index.ts
+      `import { count } from './count.mjs'`,
+      `import { plain } from './plain.js'`,
+      `import type { Context } from 'carafe'`,
+      `const app = new Carafe()`,
+      `app.get('/', (c: Context) => \`\${greet('${word}')} \${Mood.Happy} \${count} \${plain}\`)`,
+      `export default app`,
+    ].join('\n')
+    await writeFile(app, source('kim'))
+    let p = spawnCli(t, ['run', app, '--port', '0', '--host', '127.0.0.1'])
+    assert.equal(await (await fetch(await waitForServer(p))).text(), 'hi kim happy 3 js')
+    p.child.kill('SIGTERM')
+    await p.exited
+    // The compiled copy is cached by size and modification time: an edit is seen at once.
+    await writeFile(app, source('lee'))
+    p = spawnCli(t, ['run', app, '--port', '0', '--host', '127.0.0.1'])
+    assert.equal(await (await fetch(await waitForServer(p))).text(), 'hi lee happy 3 js')
   })
 
   it('--reload restarts the app when its source changes', async (t) => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { chooseCoding } from '../../src/static/encoding.js'
-import { contentTypeFor, isCompressible } from '../../src/static/mime.js'
+import { createRequire } from 'node:module'
+import { COMMON_TYPES, contentTypeFor, isCompressible } from '../../src/static/mime.js'
 
 describe('chooseCoding', () => {
   it('prefers brotli, then gzip, among the codings the client accepts', () => {
@@ -17,6 +18,15 @@ describe('chooseCoding', () => {
 })
 
 describe('contentTypeFor', () => {
+  it('has a built-in table that says exactly what mime-types says', () => {
+    const mime = createRequire(import.meta.url)('mime-types') as typeof import('mime-types')
+    for (const [ext, type] of Object.entries(COMMON_TYPES)) {
+      const want = mime.contentType(ext)
+      assert.ok(want !== false, ext)
+      assert.equal(type, /^text\//.test(want) && !/charset/.test(want) ? `${want}; charset=utf-8` : want, ext)
+    }
+  })
+
   it('uses the mime-types library, with charset=utf-8 for text', () => {
     assert.equal(contentTypeFor('a.html'), 'text/html; charset=utf-8')
     assert.equal(contentTypeFor('A.CSS'), 'text/css; charset=utf-8')
