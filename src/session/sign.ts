@@ -1,4 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { lazyRequire } from '../util/lazy.js'
+
+/** node:crypto on first use (loading it costs start-up time every app would pay). */
+const crypto = (): typeof import('node:crypto') => lazyRequire<typeof import('node:crypto')>('node:crypto')
 
 /**
  * Sign `value` for the cookie `name`: `value.signature`, where the signature is
@@ -25,11 +28,11 @@ export function unsignValue(name: string, signed: string | undefined, secrets: r
   const given = Buffer.from(signed.slice(dot + 1))
   for (const secret of secrets) {
     const expected = Buffer.from(mac(name, value, secret))
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return value
+    if (given.length === expected.length && crypto().timingSafeEqual(given, expected)) return value
   }
   return undefined
 }
 
 function mac(name: string, value: string, secret: string): string {
-  return createHmac('sha256', secret).update(`${name}=${value}`).digest('base64url')
+  return crypto().createHmac('sha256', secret).update(`${name}=${value}`).digest('base64url')
 }

@@ -1,4 +1,7 @@
-import { brotliCompress, constants, gzip } from 'node:zlib'
+import { lazyRequire } from '../util/lazy.js'
+
+/** node:zlib on first use: only on-the-fly compression needs it. */
+const zlib = (): typeof import('node:zlib') => lazyRequire<typeof import('node:zlib')>('node:zlib')
 
 /** Content codings Carafe serves, in the order it prefers them. */
 export type Coding = 'br' | 'gzip'
@@ -59,6 +62,7 @@ export function chooseCoding(header: string | undefined, available: readonly Cod
 export function compress(data: Uint8Array, coding: Coding): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, out: Buffer): void => (err === null ? resolve(out) : reject(err))
+    const { brotliCompress, constants, gzip } = zlib()
     if (coding === 'br') {
       brotliCompress(data, {
         params: {
