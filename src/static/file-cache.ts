@@ -64,6 +64,12 @@ interface Checked {
 /** What the cache holds for a path. */
 export type Entry = FileEntry | DirEntry
 
+/**
+ * At most this many requests wait for one round of `stat`s (four slots each); a busier turn
+ * confirms them in batches. Unbounded batches kept enough request objects alive across
+ * scavenges that V8 grew its young generation (+12 MiB of RSS), for no speed.
+ */
+const MAX_CHECKS = 16 * 4
 /** Per-entry bookkeeping cost on top of the bytes it holds. */
 const ENTRY_COST = 1024
 /** How often a cached file looks for precompressed siblings that appeared or went away. */
@@ -107,6 +113,13 @@ export class FileCache {
         setImmediate(this.#confirm)
       }
       this.#checks.push(key, e, segments, resolve)
+      if (this.#checks.length >= MAX_CHECKS) {
+        // A full batch (see MAX_CHECKS) is confirmed now, after all of its requests arrived;
+        // the rest of the turn fills a new list, for the setImmediate still due.
+        const full = this.#checks
+        this.#checks = []
+        this.#confirmAll(full)
+      }
     })
   }
 
@@ -117,6 +130,10 @@ export class FileCache {
   readonly #confirm = (): void => {
     const list = this.#checks!
     this.#checks = null
+    this.#confirmAll(list)
+  }
+
+  #confirmAll(list: unknown[]): void {
     const round = ++this.#round
     for (let i = 0; i < list.length; i += 4) {
       const key = list[i] as string
