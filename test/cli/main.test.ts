@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync, statSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { HELP } from '../../src/cli/main.js'
-import { appDir, spawnCli, waitForServer } from '../helpers/spawn.js'
+import { appDir, CLI, spawnCli, waitForServer } from '../helpers/spawn.js'
 
 const HELLO_TS = `import { Carafe } from 'carafe'
 const app = new Carafe()
@@ -18,6 +19,11 @@ app.run({ port: 8000 })
 `
 
 describe('carafe CLI', () => {
+  it('is an executable file, so npx carafe and the installed bin can start it', () => {
+    assert.ok((statSync(CLI).mode & 0o111) !== 0, `${CLI} is not executable`)
+    assert.match(readFileSync(CLI, 'utf8').split('\n')[0]!, /^#!\/usr\/bin\/env node$/)
+  })
+
   it('prints --help (snapshot) and --version', async (t) => {
     const help = spawnCli(t, ['--help'])
     assert.equal(await help.exited, 0)
