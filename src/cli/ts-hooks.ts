@@ -10,7 +10,8 @@
  * - load: `.ts`, `.tsx` and `.mts` files compiled to ES modules by esbuild (types stripped,
  *   nothing type-checked), with an inline source map so stack traces and the debug page
  *   show TypeScript lines. Compiled files are kept in a cache in the temp folder, keyed by
- *   path, size and modification time, so an unchanged app starts without esbuild.
+ *   path, size and modification time (one cached file per source file), so an unchanged
+ *   app starts without esbuild.
  *
  * Everything else goes to Node's own resolution and loading unchanged.
  */
@@ -29,7 +30,7 @@ type NextLoad = (url: string, context?: LoadContext) => Promise<LoadResult>
 
 const TS_FILE = /\.(ts|tsx|mts)$/
 /** Bumped when the compiled output would differ for the same input. */
-const CACHE_VERSION = '1'
+const CACHE_VERSION = '2'
 
 /** Where TypeScript code names a file Node would not find, the names to try instead. */
 function alternatives(specifier: string): string[] {
@@ -81,14 +82,20 @@ function cache(): string | null {
   return cacheDir
 }
 
+/**
+ * The compiled module for `file`. The cache keeps one file per source path (named by a hash
+ * of the path), ending with a comment that names the version it was compiled from (size,
+ * modification time, inode), so edits replace their old copy instead of piling up.
+ */
 async function compiled(file: string): Promise<string> {
   const st = statSync(file)
-  const key = createHash('sha1').update(`${CACHE_VERSION}\0${file}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).digest('hex')
+  const trailer = `\n//# carafe-ts ${CACHE_VERSION} ${st.size} ${st.mtimeMs} ${st.ino}\n`
   const dir = cache()
-  const cached = dir === null ? null : path.join(dir, `${key}.js`)
+  const cached = dir === null ? null : path.join(dir, `${createHash('sha1').update(file).digest('hex')}.js`)
   if (cached !== null) {
     try {
-      return readFileSync(cached, 'utf8')
+      const text = readFileSync(cached, 'utf8')
+      if (text.endsWith(trailer)) return text.slice(0, -trailer.length)
     } catch {
       // not compiled yet
     }
@@ -106,7 +113,7 @@ async function compiled(file: string): Promise<string> {
   if (cached !== null) {
     try {
       const tmp = `${cached}.${process.pid}.tmp`
-      writeFileSync(tmp, out.code)
+      writeFileSync(tmp, out.code + trailer)
       renameSync(tmp, cached)
     } catch {
       // a read-only or full temp folder only costs the next start a compile
