@@ -382,8 +382,7 @@ export class Carafe implements AppServices {
    * app.static('/assets', 'public', { maxAge: 3600 })
    */
   static(prefix: string, dir: string, options?: StaticOptions): this {
-    addStaticRoutes(this, prefix, dir, options)
-    this.#staticPrefixes.push(prefix.replace(/\/+$/, ''))
+    this.#staticPrefixes.push(addStaticRoutes(this, prefix, dir, options).prefix)
     return this
   }
 

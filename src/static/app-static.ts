@@ -21,10 +21,11 @@ interface RouteHost {
 /**
  * Register the routes that serve `dir` under `prefix` (`prefix`, `prefix/` and
  * `prefix/<path:filename>`, for every method: the engine answers 405 itself, before
- * touching the disk) and return the engine. Routes declared by the app win over these,
- * since a static segment is always tried before a `<path:…>` parameter.
+ * touching the disk); return the engine and the prefix without its trailing slash. Routes
+ * declared by the app win over these, since a static segment is always tried before a
+ * `<path:…>` parameter.
  */
-export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, options: StaticOptions = {}, name?: string): LazyEngine {
+export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, options: StaticOptions = {}, name?: string): { engine: LazyEngine; prefix: string } {
   const p = prefix.replace(/\/+$/, '')
   if (p !== '' && !p.startsWith('/')) throw new CarafeError('ERR_STATIC_PREFIX', `static prefix ${JSON.stringify(prefix)} must start with "/" (or be "" to serve files at the top)`)
   const engine = new LazyEngine(path.resolve(app.root, dir), options)
@@ -32,7 +33,7 @@ export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, opt
   app.all(`${p}/`, (c) => engine.serve(c, '/'))
   // The tree has decoded the tail once already; the engine must not decode it again.
   app.all(`${p}/<path:filename>`, (c) => engine.serve(c, c.params.filename as string), name === undefined ? {} : { name })
-  return engine
+  return { engine, prefix: p }
 }
 
 /**
@@ -43,8 +44,7 @@ export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, opt
 export function addStaticFolder(app: RouteHost, options: StaticFolderOptions): { engine: LazyEngine; prefix: string } {
   const { dir, prefix, ...rest } = options
   const urlPath = prefix ?? `/${path.basename(path.resolve(app.root, dir))}`
-  const engine = addStaticRoutes(app, urlPath, dir, { index: false, listing: false, redirect: false, ...rest }, 'static')
-  return { engine, prefix: urlPath.replace(/\/+$/, '') }
+  return addStaticRoutes(app, urlPath, dir, { index: false, listing: false, redirect: false, ...rest }, 'static')
 }
 
 /**

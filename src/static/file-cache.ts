@@ -20,7 +20,7 @@ export interface Representation {
   readonly etag: string
   /** Response headers of a 200 (a flat name/value list), built once. */
   readonly headers: readonly string[]
-  /** For a precompressed sibling: its stamp, checked before each use. */
+  /** For a precompressed sibling: its stamp, checked with the file's before each use. */
   readonly stamp: Stamp | null
 }
 
@@ -140,9 +140,8 @@ export class FileCache {
       const e = list[i + 1] as Entry
       const resolve = list[i + 3] as (e: Entry | Promise<Entry | null>) => void
       if (e.checked.round !== round) {
-        const st = statNow(e.abs)
         e.checked.round = round
-        e.checked.current = st !== undefined && sameStamp(st, e.stamp)
+        e.checked.current = isCurrent(e.abs, e.stamp) && (e.kind === 'dir' || siblingsCurrent(e))
         if (!e.checked.current) this.#drop(key, e)
         else if (e.kind === 'file') this.#maybeRecheckSiblings(key, e)
       }
@@ -267,12 +266,6 @@ export class FileCache {
     return { coding, path: p, size: stamp.size, body, etag, stamp, headers: this.headers(stamp.size, etag, lastModified, coding, true) }
   }
 
-  /** Is a precompressed sibling still the version we cached? */
-  siblingFresh(rep: Representation): boolean {
-    const st = rep.stamp === null ? undefined : statNow(rep.path)
-    return st !== undefined && rep.stamp !== null && sameStamp(st, rep.stamp)
-  }
-
   /** The on-the-fly `coding` copy of a cached file, compressed once and kept with the entry. */
   compressed(key: string, e: FileEntry, coding: Coding): Representation | Promise<Representation | null> {
     const have = e.compressed.get(coding)
@@ -323,6 +316,24 @@ export class FileCache {
   get stats(): { entries: number; bytes: number } {
     return { entries: this.#lru.size, bytes: this.#lru.cost }
   }
+}
+
+/** Is the file at `p` still the version `stamp` describes (one `stat`)? */
+function isCurrent(p: string, stamp: Stamp): boolean {
+  const st = statNow(p)
+  return st !== undefined && sameStamp(st, stamp)
+}
+
+/**
+ * Are the precompressed siblings still the versions cached with the file? Checked in the
+ * same round as the file, so a changed `file.br` rebuilds the entry before it is sent.
+ */
+function siblingsCurrent(e: FileEntry): boolean {
+  return siblingCurrent(e.siblings.br) && siblingCurrent(e.siblings.gzip)
+}
+
+function siblingCurrent(rep: Representation | undefined): boolean {
+  return rep === undefined || (rep.stamp !== null && isCurrent(rep.path, rep.stamp))
 }
 
 function bytesHeld(e: Entry): number {

@@ -52,11 +52,15 @@ export function contentTypeFor(name: string): string {
   let type = BY_EXT.get(ext)
   if (type === undefined) {
     const found = ext === '' ? false : mimeTypes().contentType(ext)
-    type = found === false ? OCTETS : found
-    if (/^text\//.test(type) && !/;\s*charset=/i.test(type)) type += UTF8
+    type = withCharset(found === false ? OCTETS : found)
     if (BY_EXT.size < 1024 + 64) BY_EXT.set(ext, type)
   }
   return type
+}
+
+/** `type` with `charset=utf-8` added when it is a text type without a charset. */
+export function withCharset(type: string): string {
+  return /^text\//.test(type) && !/;\s*charset=/i.test(type) ? type + UTF8 : type
 }
 
 /**

@@ -28,16 +28,12 @@ export function sendEntry(c: Context<any>, cache: FileCache, key: string, e: Fil
   if (e.codings.length !== 0 && range === undefined) {
     const coding = chooseCoding(req.header('accept-encoding'), e.codings)
     if (coding !== null) {
+      // Precompressed siblings were revalidated with the file (FileCache.lookup).
       const sib = e.siblings[coding]
-      if (sib !== undefined) {
-        if (cache.siblingFresh(sib)) return finish(c, e, sib, undefined, over)
-        // The sibling changed or went away: rebuild the entry on the next request, send the file as it is now.
-        cache.forget(key)
-      } else {
-        const made = cache.compressed(key, e, coding)
-        if (made instanceof Promise) return made.then((rep) => finish(c, e, rep ?? e.identity, undefined, over))
-        return finish(c, e, made, undefined, over)
-      }
+      if (sib !== undefined) return finish(c, e, sib, undefined, over)
+      const made = cache.compressed(key, e, coding)
+      if (made instanceof Promise) return made.then((rep) => finish(c, e, rep ?? e.identity, undefined, over))
+      return finish(c, e, made, undefined, over)
     }
   }
   return finish(c, e, e.identity, range, over)

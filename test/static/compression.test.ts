@@ -43,11 +43,17 @@ describe('static compression', () => {
     assert.equal(res.body.toString(), 'export')
   })
 
-  it('falls back to the file itself when a precompressed sibling goes away', async (t) => {
-    const dir = await tempTree(t, { 'app.js': JS, 'app.js.gz': gzipSync(JS) })
-    const { app } = createFolderApp(dir)
+  it('falls back to the file itself when a precompressed sibling goes away, and sees one that changed', async (t) => {
+    const dir = await tempTree(t, { 'app.js': JS, 'app.js.gz': gzipSync(JS), 'app.js.br': brotliCompressSync(JS) })
+    // Past the few ms in which a just-written file is served but not cached.
+    await new Promise((r) => setTimeout(r, 100))
+    const { app, engine } = createFolderApp(dir)
     const { port } = await serve(t, app)
     assert.equal((await get(port, '/app.js', { 'accept-encoding': 'gzip' })).headers['content-encoding'], 'gzip')
+    assert.equal(engine.cacheStats.entries, 1, 'the file and its siblings are cached')
+    const edited = 'export const answer = 43;\n'.repeat(200)
+    await writeFile(path.join(dir, 'app.js.br'), brotliCompressSync(edited))
+    assert.equal(brotliDecompressSync((await get(port, '/app.js', { 'accept-encoding': 'br' })).body).toString(), edited)
     await rm(path.join(dir, 'app.js.gz'))
     const res = await get(port, '/app.js', { 'accept-encoding': 'gzip' })
     assert.equal(res.headers['content-encoding'], undefined)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { chooseCoding } from '../../src/static/encoding.js'
 import { createRequire } from 'node:module'
-import { COMMON_TYPES, contentTypeFor, isCompressible } from '../../src/static/mime.js'
+import { COMMON_TYPES, contentTypeFor, isCompressible, withCharset } from '../../src/static/mime.js'
 
 describe('chooseCoding', () => {
   it('prefers brotli, then gzip, among the codings the client accepts', () => {
@@ -23,7 +23,7 @@ describe('contentTypeFor', () => {
     for (const [ext, type] of Object.entries(COMMON_TYPES)) {
       const want = mime.contentType(ext)
       assert.ok(want !== false, ext)
-      assert.equal(type, /^text\//.test(want) && !/charset/.test(want) ? `${want}; charset=utf-8` : want, ext)
+      assert.equal(type, withCharset(want), ext)
     }
   })
 
