@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { Context, type ContextVariables } from './context.js'
 import { compose, type Middleware } from './compose.js'
-import { CarafeError } from './errors.js'
+import { CarafeError, HttpError } from './errors.js'
 import { Dispatcher, type ErrorHandler } from './dispatch.js'
 import { formatRoute, type Handler, type Route, type RouteOptions } from './route.js'
 import type { AppServices } from './services.js'
@@ -18,6 +18,8 @@ import { RUN_APPS } from '../server/run-state.js'
 import { addStaticFolder, addStaticRoutes, sendStaticFile, staticUrl, type StaticFolderOptions } from '../static/app-static.js'
 import type { LazyEngine } from '../static/lazy-engine.js'
 import type { StaticOptions } from '../static/options.js'
+import { encodeSegment, prefixSegments } from '../router/canonical.js'
+import { compileTrust, type TrustProxy } from '../util/proxy.js'
 
 /** Options for `new Carafe()`. */
 export interface CarafeOptions {
@@ -37,8 +39,27 @@ export interface CarafeOptions {
   uploads?: UploadLimits
   /** Secrets for signed cookies, newest first: the first signs, all verify (rotate by prepending). @default CARAFE_SECRET, else none */
   secrets?: string | string[]
-  /** Believe `X-Forwarded-Proto` from a proxy in front (for `Secure` cookies, `c.req.protocol`). @default false */
-  trustProxy?: boolean
+  /**
+   * Which proxies in front of the app to believe about the client's address, scheme and
+   * host (`c.req.ip`, `c.req.protocol`, `c.req.host`): `false` (none), `true` (the one that
+   * connects to us), a hop count, or addresses and CIDR ranges (`['10.0.0.0/8', 'loopback']`).
+   * Headers from anyone else are ignored, so clients cannot spoof them. @default false
+   */
+  trustProxy?: TrustProxy
+  /** The headers trusted proxies set: `X-Forwarded-For/-Proto/-Host` or RFC 7239 `Forwarded`. @default 'x-forwarded' */
+  proxyHeaders?: 'x-forwarded' | 'forwarded'
+  /**
+   * Host names this app answers (Django's `ALLOWED_HOSTS`): `example.com`, `.example.com`
+   * (it and its subdomains), `*` (any); ports are ignored. Other `Host` values get 400, which
+   * stops DNS-rebinding and host-header attacks on code that builds URLs from the host.
+   * @default any host
+   */
+  allowedHosts?: readonly string[]
+  /**
+   * Other origins allowed to send state-changing requests (CSRF) and to open WebSockets,
+   * besides the request's own: `['https://admin.example.com']`. @default []
+   */
+  trustedOrigins?: readonly string[]
   /** Flask's `static_folder` and `static_url_path`: serve `dir` under `prefix` (`''` for the top), with the static engine's options. @default none */
   static?: StaticFolderOptions
 }
@@ -93,13 +114,21 @@ export class Carafe implements AppServices {
   #onError: ErrorHandler | undefined
   #notFound: Handler | undefined
   #fetch: ((request: Request, info?: FetchInfo) => Promise<Response>) | null = null
+  readonly #allowedHost: ((hostname: string) => boolean) | null
 
   constructor(options: CarafeOptions = {}) {
     this.#options = options
     this.debug = options.debug ?? process.env.CARAFE_DEBUG === '1'
     this.root = path.resolve(options.root ?? defaultRoot())
     this.bodyLimit = options.bodyLimit ?? 1024 * 1024
-    this.requestSettings = { bodyLimit: this.bodyLimit, uploads: options.uploads ?? {}, trustProxy: options.trustProxy ?? false }
+    this.requestSettings = {
+      bodyLimit: this.bodyLimit,
+      uploads: options.uploads ?? {},
+      trust: compileTrust(options.trustProxy),
+      proxyHeaders: options.proxyHeaders ?? 'x-forwarded',
+      trustedOrigins: (options.trustedOrigins ?? []).map(toOrigin),
+    }
+    this.#allowedHost = compileAllowedHosts(options.allowedHosts)
     const secrets = options.secrets ?? process.env.CARAFE_SECRET
     this.secrets = secrets === undefined ? [] : typeof secrets === 'string' ? [secrets] : secrets
     this.#converters = { ...BUILTIN_CONVERTERS, ...options.converters }
@@ -171,11 +200,12 @@ export class Carafe implements AppServices {
   use(a: string | Middleware, b?: Middleware): this {
     if (typeof a === 'function') this.#middleware.push(a)
     else {
-      const prefix = a.replace(/\/+$/, '')
+      // Decided on the canonical segments, as the router decides: `/%61dmin` and
+      // `//admin` are `/admin` to both, and `/admin%2fx` is neither.
+      const prefix = prefixSegments(a)
       const mw = b!
       this.#middleware.push(function prefixed(c, next) {
-        const p = c.path
-        return p.startsWith(prefix) && (p.length === prefix.length || p[prefix.length] === '/') ? mw(c, next) : next()
+        return c.hasPathPrefix(prefix) ? mw(c, next) : next()
       })
     }
     this.#dispatcher = null
@@ -234,23 +264,41 @@ export class Carafe implements AppServices {
    */
   mount(prefix: string, target: Carafe | FetchHandler): this {
     const p = prefix.replace(/\/+$/, '')
-    if (!p.startsWith('/')) throw new CarafeError('ERR_MOUNT_PREFIX', `mount prefix ${JSON.stringify(prefix)} must start with "/"`)
+    if (!p.startsWith('/') && p !== '') throw new CarafeError('ERR_MOUNT_PREFIX', `mount prefix ${JSON.stringify(prefix)} must start with "/"`)
+    const count = prefixSegments(p === '' ? '/' : p).length
     let handler: Handler
     if (target instanceof Carafe) {
       this.#mounted.push({ prefix: p, app: target })
       handler = function mounted(c) {
-        c.path = c.path.slice(p.length) || '/'
+        refuseOpaqueSegments(c, count)
+        const start = c.enterMount(count)
+        const params = c.params
         c.params = {}
-        return target.dispatcher().handle(c)
+        const done = (): void => {
+          c.leaveMount(start)
+          c.params = params
+        }
+        let out: void | Promise<void>
+        try {
+          out = target.dispatcher().handle(c)
+        } catch (e) {
+          done()
+          throw e
+        }
+        if (out === undefined) return done()
+        return out.finally(done)
       }
     } else {
       const fetchFn = typeof target === 'function' ? target : target.fetch.bind(target)
       handler = function mountedFetch(c) {
+        // The mounted handler sees exactly the path that was routed: the canonical segments
+        // after the prefix, re-encoded, on an origin built from the checked host.
+        const rest = refuseOpaqueSegments(c, count)
         const raw = c.req.raw
-        const url = new URL(raw.url)
-        url.pathname = url.pathname.slice(p.length) || '/'
+        const query = c.req.rawQuery
+        const url = `${c.req.origin}/${rest.map(encodeSegment).join('/')}${query === '' ? '' : `?${query}`}`
         const hasBody = raw.method !== 'GET' && raw.method !== 'HEAD'
-        return fetchFn(new Request(url, { method: raw.method, headers: raw.headers, body: hasBody ? raw.body : null, duplex: 'half' } as RequestInit))
+        return fetchFn(new Request(url, { method: raw.method, headers: raw.headers, body: hasBody ? raw.body : null, duplex: 'half', signal: raw.signal } as RequestInit))
       }
     }
     for (const pattern of [p === '' ? '/' : p, `${p}/`, `${p}/<path:__rest>`]) this.#add('*', pattern, handler, {}, false)
@@ -311,6 +359,7 @@ export class Carafe implements AppServices {
     }
     this.#dispatcher = new Dispatcher({
       app: this,
+      allowedHost: this.#allowedHost,
       tree: this.#tree,
       middleware: chain,
       onError: this.#onError,
@@ -406,6 +455,52 @@ export class Carafe implements AppServices {
   /** Flask's `send_static_file`: answer with a file from the `static` folder of the app's options. */
   sendStaticFile(name: string): ReturnType<typeof sendStaticFile> {
     return sendStaticFile(this.#staticFolder, name)
+  }
+}
+
+/**
+ * The segments a mounted app would see after the first `count`; a `/`, `\` or NUL that was
+ * percent-encoded inside one of them is a 404: a mounted handler would read it as a
+ * separator (or worse), so it would no longer see the path that was routed.
+ */
+function refuseOpaqueSegments(c: Context<any>, count: number): string[] {
+  const rest = c.pathSegments(count)
+  for (const seg of rest) {
+    if (/[/\\\0]/.test(seg)) throw new HttpError(404, 'nothing here: the path has an encoded "/", "\\" or NUL, which a mounted app cannot be given', { code: 'ERR_OPAQUE_SEGMENT' })
+  }
+  return rest
+}
+
+/** Normalize one `trustedOrigins` entry to `scheme://host[:port]`, or say what is wrong with it. */
+function toOrigin(entry: string): string {
+  let url: URL
+  try {
+    url = new URL(entry)
+  } catch {
+    throw new CarafeError('ERR_TRUSTED_ORIGIN', `trustedOrigins: ${JSON.stringify(entry)} is not an origin; write it as https://example.com`)
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new CarafeError('ERR_TRUSTED_ORIGIN', `trustedOrigins: ${JSON.stringify(entry)} is not an origin (scheme, host and port only); write it as ${url.origin}`)
+  }
+  return url.origin
+}
+
+/** Compile `allowedHosts` into a test of a lower-case host name (no port). */
+function compileAllowedHosts(list: readonly string[] | undefined): ((hostname: string) => boolean) | null {
+  if (list === undefined || list.includes('*')) return null
+  const exact = new Set<string>()
+  const suffixes: string[] = []
+  for (const raw of list) {
+    const h = raw.trim().toLowerCase()
+    if (h === '' || /[/:@#?\s]/.test(h.replace(/^\[.*\]$/, ''))) throw new CarafeError('ERR_ALLOWED_HOSTS', `allowedHosts: ${JSON.stringify(raw)} is not a host name (no scheme, port or path): write example.com or .example.com`)
+    if (h.startsWith('.')) {
+      suffixes.push(h)
+      exact.add(h.slice(1))
+    } else exact.add(h.endsWith('.') ? h.slice(0, -1) : h)
+  }
+  return (hostname) => {
+    const h = hostname.endsWith('.') ? hostname.slice(0, -1) : hostname
+    return exact.has(h) || suffixes.some((s) => h.endsWith(s))
   }
 }
 

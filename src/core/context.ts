@@ -7,6 +7,7 @@ import type { CarafeRequest } from './request.js'
 import type { AppServices } from './services.js'
 import { escapeHtml } from '../util/html-escape.js'
 import { lazyRequire } from '../util/lazy.js'
+import { segmentsOf } from '../router/canonical.js'
 
 /**
  * Typed per-request state shared by middleware and handlers (`c.set('user', u)`).
@@ -68,8 +69,15 @@ export class Context<P = Record<string, unknown>> {
   readonly req: CarafeRequest
   /** Route parameters, converted by their converters (`<int:id>` gives a number). */
   params: P
-  /** The path the current app routes on: as sent, except inside a mounted app, where the mount prefix is removed. */
+  /**
+   * The path the current app routes on, decoded (`/subpage/나의 비밀 방`): the request's
+   * canonical path, without the mount prefix inside a mounted app. `c.req.path` is the
+   * whole path as sent (percent-encoded), whatever app is answering. A `%2F` decodes to
+   * `/` here, so decide on {@link pathSegments}, not on this text, when that matters.
+   */
   path: string
+  /** Index of the first canonical segment the current app sees (0 unless mounted). */
+  #segStart = 0
   readonly #app: AppServices
   #status = 200
   #type: string | null = null
@@ -80,8 +88,61 @@ export class Context<P = Record<string, unknown>> {
   constructor(app: AppServices, req: CarafeRequest, params: P) {
     this.#app = app
     this.req = req
-    this.path = req.path
+    this.path = req.canonical.text
     this.params = params
+  }
+
+  /**
+   * The decoded segments of {@link path} (`/a/b/` gives `['a', 'b', '']`, `/` gives
+   * `['']`), from `from` on. A segment may hold a `/` that was sent as `%2F`: it is one
+   * segment, never two. Guards, the router, the static engine and mounts decide on these.
+   */
+  pathSegments(from = 0): string[] {
+    const out = segmentsOf(this.req.canonical).slice(this.#segStart + from)
+    return out.length === 0 && from === 0 ? [''] : out
+  }
+
+  /** The decoded mount prefix in front of {@link path} (`/admin` inside `app.mount('/admin', …)`), `''` at the top. */
+  get basePath(): string {
+    if (this.#segStart === 0) return ''
+    return '/' + segmentsOf(this.req.canonical).slice(0, this.#segStart).join('/')
+  }
+
+  /** True when the current path starts with the whole segments `prefix` (`['admin']` matches `/admin`, `/admin/`, `/admin/x`, not `/administrator`). */
+  hasPathPrefix(prefix: readonly string[]): boolean {
+    const n = prefix.length
+    if (n === 0) return true
+    const segs = segmentsOf(this.req.canonical)
+    const start = this.#segStart
+    if (segs.length - start < n) return false
+    for (let i = 0; i < n; i++) if (segs[start + i] !== prefix[i]) return false
+    return true
+  }
+
+  /**
+   * Move the routed view `count` segments further (entering a mounted app); returns the
+   * previous start, for {@link leaveMount}. Internal: `app.mount()` uses it.
+   * @internal
+   */
+  enterMount(count: number): number {
+    const prev = this.#segStart
+    const segs = segmentsOf(this.req.canonical)
+    this.#segStart = Math.min(prev + count, segs.length)
+    const rest = segs.slice(this.#segStart)
+    this.path = rest.length === 0 ? '/' : '/' + rest.join('/')
+    return prev
+  }
+
+  /** Undo {@link enterMount}. @internal */
+  leaveMount(start: number): void {
+    this.#segStart = start
+    const rest = segmentsOf(this.req.canonical).slice(start)
+    this.path = rest.length === 0 ? '/' : '/' + rest.join('/')
+  }
+
+  /** Index of the first segment of the current view (for the dispatcher). @internal */
+  get segmentStart(): number {
+    return this.#segStart
   }
 
   /** Upper-case request method. */

@@ -7,6 +7,7 @@ import { buildParams, type Handler, type Route } from './route.js'
 import type { AppServices } from './services.js'
 import type { Endpoint, RouteTree } from '../router/tree.js'
 import { escapeHtml } from '../util/html-escape.js'
+import { segmentsOf } from '../router/canonical.js'
 
 /** Turns an error into a response: return a value as a handler would, or set it on `c`. */
 export type ErrorHandler = (error: unknown, c: Context) => unknown
@@ -14,6 +15,8 @@ export type ErrorHandler = (error: unknown, c: Context) => unknown
 /** What the app hands its dispatcher when it freezes. */
 export interface DispatcherConfig {
   app: AppServices & { readonly bodyLimit: number }
+  /** The app's `allowedHosts` as a test of the request's host name, or `null` for any host. */
+  allowedHost: ((hostname: string) => boolean) | null
   tree: RouteTree<Route>
   middleware: Middleware[]
   onError: ErrorHandler | undefined
@@ -45,7 +48,14 @@ export class Dispatcher {
     let route: Route | undefined
     let endpoint: Endpoint<Route>
     try {
-      const m = this.#cfg.tree.match(c.path)
+      const canon = c.req.canonical
+      // A refused path (bad encoding, dot segment) is never routed; see router/canonical.ts.
+      if (canon.error !== null) return this.#fail(c, canon.error)
+      if (this.#cfg.allowedHost !== null && !this.#cfg.allowedHost(c.req.hostname)) return this.#fail(c, badHost(c.req.hostname))
+      const start = c.segmentStart
+      let segs = canon.segments
+      if (start !== 0) segs = start < segmentsOf(canon).length ? segmentsOf(canon) : null
+      const m = this.#cfg.tree.match(c.path, canon.plain, segs, segs === null ? 0 : start)
       if (m === null) return this.#fallback(c, this.#missing)
       endpoint = m.endpoint
       const method = c.req.method
@@ -119,7 +129,7 @@ export class Dispatcher {
   readonly #missing = (c: Context<any>): unknown => {
     const path = c.path
     // Flask's slash rule: `/a` answers with a 308 to `/a/` when only `/a/` exists.
-    if (this.#cfg.redirectSlashes && !path.endsWith('/') && this.#cfg.tree.match(`${path}/`) !== null) {
+    if (this.#cfg.redirectSlashes && !path.endsWith('/') && this.#cfg.tree.match(`${path}/`, c.req.canonical.plain, [...c.pathSegments(), ''], 0) !== null) {
       const full = c.req.path
       const query = c.req.rawQuery
       // Exactly one leading slash, so `//evil.example` can never become a scheme-relative redirect.
@@ -127,7 +137,7 @@ export class Dispatcher {
       return c.redirect(location, 308)
     }
     if (this.#cfg.notFound !== undefined) return this.#cfg.notFound(c)
-    throw new HttpError(404, `nothing here: no route matches ${safeDecode(c.req.path)}`)
+    throw new HttpError(404, `nothing here: no route matches ${c.req.canonical.text}`)
   }
 
   /** Turn an error into the error response on `c`; never throws, never rejects. */
@@ -205,8 +215,8 @@ export function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
 }
 
-function safeDecode(p: string): string {
-  try { return decodeURIComponent(p) } catch { return p }
+function badHost(hostname: string): HttpError {
+  return new HttpError(400, `the host ${JSON.stringify(hostname)} is not one this app serves (see the allowedHosts option)`, { code: 'ERR_HOST_NOT_ALLOWED' })
 }
 
 export { HTML }

@@ -5,6 +5,8 @@ import { parseCookieHeader } from '../util/cookie.js'
 import type { Form } from '../forms/form.js'
 import type { UploadLimits } from '../forms/multipart.js'
 import type { SpoolDir } from '../forms/uploads.js'
+import { canonicalPath, type CanonicalPath } from '../router/canonical.js'
+import { clientAddress, HOST_RE, hostnameOf, readForwarded, type TrustFn } from '../util/proxy.js'
 
 /** Per-app settings every request of the app shares (one object, not one per request). */
 export interface RequestSettings {
@@ -12,8 +14,12 @@ export interface RequestSettings {
   readonly bodyLimit: number
   /** Limits for multipart uploads. */
   readonly uploads: UploadLimits
-  /** Believe `X-Forwarded-Proto` / `X-Forwarded-For` from a proxy in front. */
-  readonly trustProxy: boolean
+  /** Which proxies in front are believed (compiled from the app's `trustProxy`), or `null` for none. */
+  readonly trust: TrustFn | null
+  /** Which headers trusted proxies use: `X-Forwarded-*` or RFC 7239 `Forwarded`. */
+  readonly proxyHeaders: 'x-forwarded' | 'forwarded'
+  /** Origins (`scheme://host[:port]`) trusted besides the request's own, for CSRF and WebSocket checks. */
+  readonly trustedOrigins: readonly string[]
 }
 
 /**
@@ -24,8 +30,13 @@ export interface RequestSettings {
 export abstract class CarafeRequest {
   /** Upper-case method, e.g. `GET`. */
   readonly method: string
-  /** The raw path (percent-encoded, as sent), without the query. */
+  /** The raw path (percent-encoded, as sent, the whole of it even inside a mounted app), without the query. */
   readonly path: string
+  /**
+   * The path every decision is made on (decoded once, per segment; see `router/canonical.ts`).
+   * Guards, the router, the static engine and mounts all read this, never `path`.
+   */
+  readonly canonical: CanonicalPath
   /** The raw query string without `?` (empty when none). */
   readonly rawQuery: string
   #query: Map<string, string[]> | null = null
@@ -41,6 +52,7 @@ export abstract class CarafeRequest {
   constructor(method: string, path: string, rawQuery: string, settings: RequestSettings) {
     this.method = method
     this.path = path
+    this.canonical = canonicalPath(path)
     this.rawQuery = rawQuery
     this.settings = settings
     this.#bodyLimit = settings.bodyLimit
@@ -54,8 +66,10 @@ export abstract class CarafeRequest {
   abstract get url(): string
   /** The WHATWG `Request`, built on first use on the Node door (it costs an allocation of many objects). */
   abstract get raw(): Request
-  /** The client's address, when the door knows it. */
+  /** The address of the socket's peer (the client, or the proxy in front), when the door knows it. */
   abstract get remoteAddress(): string | undefined
+  /** The `Host` the door received (already checked by the door), or `undefined`. */
+  protected abstract get hostHeader(): string | undefined
   /** Read the whole body, stopping with 413 as soon as it passes `limit` bytes. */
   protected abstract readBody(limit: number): Promise<Uint8Array>
   /** The body as a Node stream, for parsers that stream (multipart). */
@@ -63,11 +77,65 @@ export abstract class CarafeRequest {
   /** True when the connection itself is TLS. */
   protected abstract get encrypted(): boolean
 
-  /** `https` on TLS, or behind a trusted proxy that says so with `X-Forwarded-Proto`; else `http`. */
+  #ip: string | undefined | null = null
+  #host: string | null = null
+  #proto: 'http' | 'https' | null = null
+
+  /** True when the socket's peer is a trusted proxy, so its forwarding headers count. */
+  #behindTrustedProxy(): boolean {
+    const trust = this.settings.trust
+    // No address (a Fetch host that passes none): only a hop-count trust can vouch for the peer.
+    return trust !== null && trust(this.remoteAddress ?? '', 0)
+  }
+
+  /**
+   * The client's IP address: the socket's peer, or, behind trusted proxies (the app's
+   * `trustProxy`), the rightmost address in `X-Forwarded-For` (or `Forwarded`) that is not
+   * a trusted proxy. A client cannot spoof it by sending the header itself.
+   */
+  get ip(): string | undefined {
+    if (this.#ip !== null) return this.#ip
+    const peer = this.remoteAddress
+    this.#ip = this.#behindTrustedProxy()
+      ? clientAddress(peer ?? '', readForwarded((n) => this.header(n), this.settings.proxyHeaders).for, this.settings.trust!) || undefined
+      : peer
+    return this.#ip
+  }
+
+  /** `https` on TLS, or when a trusted proxy says so (`X-Forwarded-Proto` / `Forwarded: proto=`); else `http`. */
   get protocol(): 'http' | 'https' {
-    if (this.encrypted) return 'https'
-    if (this.settings.trustProxy && this.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https') return 'https'
-    return 'http'
+    if (this.#proto !== null) return this.#proto
+    let proto: 'http' | 'https' = this.encrypted ? 'https' : 'http'
+    if (this.#behindTrustedProxy()) {
+      const said = readForwarded((n) => this.header(n), this.settings.proxyHeaders).proto
+      if (said === 'https' || said === 'http') proto = said
+    }
+    return (this.#proto = proto)
+  }
+
+  /**
+   * The host the client asked for, with its port when it sent one (`example.com:8080`):
+   * the `Host` header, or what a trusted proxy reports (`X-Forwarded-Host`). Always a
+   * syntactically valid host (the doors refuse others with 400).
+   */
+  get host(): string {
+    if (this.#host !== null) return this.#host
+    let host = this.hostHeader ?? 'localhost'
+    if (this.#behindTrustedProxy()) {
+      const said = readForwarded((n) => this.header(n), this.settings.proxyHeaders).host
+      if (said !== undefined && HOST_RE.test(said)) host = said
+    }
+    return (this.#host = host)
+  }
+
+  /** {@link host} without the port, lower-case. */
+  get hostname(): string {
+    return hostnameOf(this.host)
+  }
+
+  /** The request's own origin, `protocol://host` (what CSRF and WebSocket checks compare `Origin` with). */
+  get origin(): string {
+    return `${this.protocol}://${this.host}`
   }
 
   /** The media type of the body, lower-case, without parameters (`application/json`), or `''`. */

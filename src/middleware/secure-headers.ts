@@ -31,9 +31,8 @@ export interface SecureHeadersOptions {
   /** `Cross-Origin-Resource-Policy` (`'same-origin'` stops other sites embedding your images and scripts). @default false */
   crossOriginResourcePolicy?: string | false
   /**
-   * Believe `X-Forwarded-Proto: https` when deciding whether a request came over HTTPS.
-   * Only behind a proxy that sets it: otherwise any client can send it.
-   * @default false
+   * @deprecated Ignored: whether a request came over HTTPS is decided once, by `c.req.protocol`,
+   * which believes `X-Forwarded-Proto` only from the proxies named by the app's `trustProxy`.
    */
   trustProxy?: boolean
 }
@@ -70,25 +69,14 @@ export function secureHeaders(options: SecureHeadersOptions = {}): Middleware {
   add('cross-origin-resource-policy', options.crossOriginResourcePolicy, false)
   const hstsOption = options.strictTransportSecurity ?? 'max-age=31536000; includeSubDomains'
   const hsts = hstsOption === false ? null : checkValue('strict-transport-security', hstsOption)
-  const trustProxy = options.trustProxy === true
 
   return async function secureHeaders(c, next) {
     await next()
     for (let i = 0; i < list.length; i += 2) {
       if (!hasHeader(c, list[i]!)) c.header(list[i]!, list[i + 1]!)
     }
-    if (hsts !== null && isHttps(c, trustProxy) && !hasHeader(c, 'strict-transport-security')) c.header('strict-transport-security', hsts)
+    if (hsts !== null && c.req.protocol === 'https' && !hasHeader(c, 'strict-transport-security')) c.header('strict-transport-security', hsts)
   }
-}
-
-function isHttps(c: Context<any>, trustProxy: boolean): boolean {
-  if (c.req.url.startsWith('https:')) return true
-  if (!trustProxy) return false
-  // A chain of proxies may list several values; the first is what the client used.
-  const proto = c.req.header('x-forwarded-proto')
-  if (proto === undefined) return false
-  const comma = proto.indexOf(',')
-  return (comma < 0 ? proto : proto.slice(0, comma)).trim().toLowerCase() === 'https'
 }
 
 /** Serialize CSP directives over the defaults (W3C CSP3 §2.2: `;`-separated, space-separated sources). */

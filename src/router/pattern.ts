@@ -35,6 +35,11 @@ export function compilePattern(source: string, converters: Readonly<Record<strin
     throw new CarafeError('ERR_ROUTE_PATTERN', `route pattern ${JSON.stringify(source)} must start with "/"`)
   }
   const raw = source.slice(1).split('/')
+  // Request paths are canonical (router/canonical.ts: `//` merged), so an empty segment
+  // inside a pattern could never match.
+  if (raw.slice(0, -1).includes('')) {
+    throw new CarafeError('ERR_ROUTE_PATTERN', `route pattern ${JSON.stringify(source)} has an empty segment ("//"), which no request path can have; remove the extra "/"`)
+  }
   const segments: Segment[] = []
   const names: string[] = []
   const convs: Converter[] = []

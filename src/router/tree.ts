@@ -1,4 +1,4 @@
-import { CarafeError, HttpError } from '../core/errors.js'
+import { CarafeError } from '../core/errors.js'
 import type { CompiledPattern, Segment } from './pattern.js'
 
 /** Everything registered for one path shape: a handler per method, and the `Allow` value. */
@@ -57,17 +57,19 @@ export class RouteTree<R extends { method: string }> {
   }
 
   /**
-   * Find the endpoint for `path` (the raw path, still percent-encoded, no query).
-   * Throws a 400 {@link HttpError} for a malformed percent-encoding.
+   * Find the endpoint for a canonical path (see `canonical.ts`): `text` is the decoded path
+   * from the mount point on, `segments` its decoded segments from index `start` (or `null`
+   * when the path is plain and unmounted: they are then split from `text`). Nothing here
+   * decodes: the door did it once.
    */
-  match(path: string): TreeMatch<R> | null {
-    const hasPercent = path.includes('%')
-    if (!hasPercent) {
-      const exact = this.#staticPaths.get(path)
+  match(text: string, plain: boolean, segments: readonly string[] | null, start = 0): TreeMatch<R> | null {
+    if (plain) {
+      const exact = this.#staticPaths.get(text)
       if (exact !== undefined) return exact
     }
+    const segs = segments ?? text.slice(1).split('/')
     const values: string[] = []
-    const endpoint = walk(this.#root, path, 1, values, hasPercent)
+    const endpoint = walk(this.#root, segs, start, values)
     return endpoint === null ? null : { endpoint, values }
   }
 
@@ -100,28 +102,25 @@ export class RouteTree<R extends { method: string }> {
   }
 }
 
-function walk<R>(node: Node<R>, path: string, pos: number, values: string[], hasPercent: boolean): Endpoint<R> | null {
-  const slash = path.indexOf('/', pos)
-  const end = slash < 0 ? path.length : slash
-  const raw = path.slice(pos, end)
-  const seg = hasPercent && raw.includes('%') ? decode(raw) : raw
+function walk<R>(node: Node<R>, segs: readonly string[], i: number, values: string[]): Endpoint<R> | null {
+  const seg = segs[i]!
+  const last = i === segs.length - 1
   if (node.statics !== null) {
     const next = node.statics.get(seg)
     if (next !== undefined) {
-      const found = slash < 0 ? next.endpoint : walk(next, path, slash + 1, values, hasPercent)
+      const found = last ? next.endpoint : walk(next, segs, i + 1, values)
       if (found !== null) return found
     }
   }
   for (const edge of node.params) {
     if (edge.tail) {
-      const rest = path.slice(pos)
-      const text = hasPercent ? decode(rest) : rest
+      const text = last ? seg : segs.slice(i).join('/')
       if (edge.node.endpoint !== null && acceptTail(edge, text, values)) return edge.node.endpoint
       continue
     }
     const mark = values.length
     if (!accept(edge.seg, seg, values)) continue
-    const found = slash < 0 ? edge.node.endpoint : walk(edge.node, path, slash + 1, values, hasPercent)
+    const found = last ? edge.node.endpoint : walk(edge.node, segs, i + 1, values)
     if (found !== null) return found
     values.length = mark
   }
@@ -145,15 +144,6 @@ function acceptTail(edge: ParamEdge<unknown>, text: string, values: string[]): b
   if (accept(edge.seg, text, values)) return true
   values.length = mark
   return false
-}
-
-/** Percent-decode as UTF-8; a malformed sequence is the client's fault (400), not ours. */
-export function decode(text: string): string {
-  try {
-    return decodeURIComponent(text)
-  } catch {
-    throw new HttpError(400, 'the URL has a malformed percent-encoding (it must be UTF-8, e.g. %EB%82%98)', { code: 'ERR_BAD_URL_ENCODING' })
-  }
 }
 
 function newEndpoint<R>(): Endpoint<R> {

@@ -37,16 +37,30 @@ export function createFetchHandler(app: FetchApp): (request: Request, info?: Fet
 class FetchRequest extends CarafeRequest {
   readonly #request: Request
   readonly #remote: string | undefined
+  readonly #host: string
 
   constructor(request: Request, settings: RequestSettings, info: FetchInfo | undefined) {
+    // WHATWG has parsed the URL already (host checked, `..` and `%2e` segments resolved,
+    // `\\` read as `/`); the path still goes through the same canonicalization as the Node
+    // door's raw targets, so both doors decide on one form (router/canonical.ts).
     const url = request.url
-    const start = url.indexOf('/', url.indexOf('//') + 2)
-    const q = start < 0 ? -1 : url.indexOf('?', start)
-    const path = start < 0 ? '/' : url.slice(start, q < 0 ? undefined : q)
-    super(request.method, path, q < 0 ? '' : url.slice(q + 1), settings)
+    const hostStart = url.indexOf('//') + 2
+    const start = url.indexOf('/', hostStart)
+    // Request.url keeps the fragment (`#…`); it is never part of the path or the query.
+    const hash = start < 0 ? -1 : url.indexOf('#', start)
+    const end = hash < 0 ? url.length : hash
+    const q0 = start < 0 ? -1 : url.indexOf('?', start)
+    const q = q0 >= 0 && q0 < end ? q0 : -1
+    const path = start < 0 ? '/' : url.slice(start, q < 0 ? end : q)
+    super(request.method, path, q < 0 ? '' : url.slice(q + 1, end), settings)
     this.#request = request
-    // With no address from the host, trust only a loopback host name (tests, app.request()).
-    this.#remote = info?.remoteAddress ?? (/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(url) ? '127.0.0.1' : '')
+    this.#host = url.slice(hostStart, start < 0 ? undefined : start)
+    // Only an address the host passed counts: a URL's host name says nothing about who sent it.
+    this.#remote = info?.remoteAddress
+  }
+
+  protected get hostHeader(): string | undefined {
+    return this.#host === '' ? undefined : this.#host
   }
 
   header(name: string): string | undefined {

@@ -6,6 +6,7 @@ import type { Dispatcher } from '../core/dispatch.js'
 import { CarafeRequest, bodyTooLarge, type RequestSettings } from '../core/request.js'
 import type { AppServices } from '../core/services.js'
 import type { AccessLog } from './access-log.js'
+import { HOST_RE } from '../util/proxy.js'
 
 interface NodeApp extends AppServices {
   readonly requestSettings: RequestSettings
@@ -31,6 +32,8 @@ const TYPE_HEADERS = new Map<string, string[]>()
 export const cleanups = new Set<Promise<void>>()
 /** Scratch header list for the hot path; filled and consumed synchronously by `writeHead`. */
 const SIZED = ['content-type', '', 'content-length', '']
+/** The last `Host` value that passed the check: nearly every request repeats it, so most skip the regex. */
+let goodHost = ''
 
 /**
  * The Node door: dispatches `node:http` requests through the app without building WHATWG
@@ -47,13 +50,22 @@ export function createNodeHandler(app: NodeApp, options: NodeHandlerOptions): (r
     if (url.length > maxUrlLength) return refuse(req, res, 414, `the URL is longer than ${maxUrlLength} characters`, log)
     const q = url.indexOf('?')
     let path = q < 0 ? url : url.slice(0, q)
+    let host = req.headers.host
     if (path.charCodeAt(0) !== 47 /* / */) {
-      // RFC 9112 §3.2: absolute-form targets come from proxies; `*` only with OPTIONS.
-      const abs = /^https?:\/\/[^/?#]*(\/[^?#]*)?/i.exec(path)
+      // RFC 9112 §3.2: absolute-form targets come from proxies; `*` only with OPTIONS. Its
+      // authority replaces the Host header (§3.2.2), so it is checked the same way.
+      const abs = /^https?:\/\/([^/?#]*)(\/[^?#]*)?/i.exec(path)
       if (abs === null) return refuse(req, res, 400, 'the request target must be a path starting with "/"', log)
-      path = abs[1] ?? '/'
+      host = abs[1]!
+      path = abs[2] ?? '/'
     }
-    const c = new Context(app, new NodeRequest(req, path, q < 0 ? '' : url.slice(q + 1), app.requestSettings, secure), NO_PARAMS)
+    // The host goes into c.req.url, c.req.raw and the URL a mounted Fetch handler gets: a
+    // `/`, `#`, `@` or space in it would move the path or the origin (RFC 9110 §7.2).
+    if (host !== undefined && host !== goodHost) {
+      if (!HOST_RE.test(host)) return refuse(req, res, 400, 'the Host header is not a valid host name (host or host:port)', log)
+      goodHost = host
+    }
+    const c = new Context(app, new NodeRequest(req, path, q < 0 ? '' : url.slice(q + 1), app.requestSettings, secure, host), NO_PARAMS)
     if (state.closing) c.header('connection', 'close')
     const pending = app.dispatcher().handle(c)
     if (pending === undefined) defer(c, req, res, log)
@@ -126,12 +138,18 @@ function write(c: Context<any>, req: IncomingMessage, res: ServerResponse, log: 
 class NodeRequest extends CarafeRequest {
   readonly #req: IncomingMessage
   readonly #secure: boolean
+  readonly #hostHeader: string | undefined
   #raw: Request | null = null
 
-  constructor(req: IncomingMessage, path: string, rawQuery: string, settings: RequestSettings, secure: boolean) {
+  constructor(req: IncomingMessage, path: string, rawQuery: string, settings: RequestSettings, secure: boolean, host: string | undefined) {
     super(req.method ?? 'GET', path, rawQuery, settings)
     this.#req = req
     this.#secure = secure
+    this.#hostHeader = host
+  }
+
+  protected get hostHeader(): string | undefined {
+    return this.#hostHeader === '' ? undefined : this.#hostHeader
   }
 
   protected get encrypted(): boolean {
@@ -154,8 +172,10 @@ class NodeRequest extends CarafeRequest {
     return out
   }
 
+  /** The full URL: the origin (checked host, trusted proxies' scheme and host) and the target as sent (a raw `\\` escaped, which WHATWG would read as `/`). */
   get url(): string {
-    return `${this.protocol}://${this.#req.headers.host ?? 'localhost'}${this.#req.url ?? '/'}`
+    const target = this.rawQuery === '' ? this.path : `${this.path}?${this.rawQuery}`
+    return `${this.origin}${target.includes('\\') ? target.replaceAll('\\', '%5C') : target}`
   }
 
   get remoteAddress(): string | undefined {

@@ -2,6 +2,7 @@ import path from 'node:path'
 import type { Context, Respondable } from '../core/context.js'
 import { CarafeError } from '../core/errors.js'
 import { LazyEngine } from './lazy-engine.js'
+import { prefixSegments } from '../router/canonical.js'
 import type { StaticOptions } from './options.js'
 
 /** Flask's `static_folder` / `static_url_path`, as the `static` option of `new Carafe()`. */
@@ -31,8 +32,10 @@ export function addStaticRoutes(app: RouteHost, prefix: string, dir: string, opt
   const engine = new LazyEngine(path.resolve(app.root, dir), options)
   if (p !== '') app.all(p, (c) => engine.serve(c, ''))
   app.all(`${p}/`, (c) => engine.serve(c, '/'))
-  // The tree has decoded the tail once already; the engine must not decode it again.
-  app.all(`${p}/<path:filename>`, (c) => engine.serve(c, c.params.filename as string), name === undefined ? {} : { name })
+  // The engine answers from the canonical segments after the prefix (decoded once, by the
+  // door), so a guard on `${p}/private` and the file lookup can never disagree.
+  const count = prefixSegments(p === '' ? '/' : p).length
+  app.all(`${p}/<path:filename>`, (c) => engine.serveSegments(c, c.pathSegments(count)), name === undefined ? {} : { name })
   return { engine, prefix: p }
 }
 

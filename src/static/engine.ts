@@ -6,7 +6,8 @@ import { FileCache, type DirEntry, type Entry } from './file-cache.js'
 import { isInside } from './stamp.js'
 import { readListing, renderListing } from './listing.js'
 import { resolveStaticOptions, type ResolvedStaticOptions, type StaticOptions } from './options.js'
-import { decodePath, toSafePath } from './safe-path.js'
+import { toSafePath } from './safe-path.js'
+import { canonicalPath, segmentsOf } from '../router/canonical.js'
 import { sendEntry, setHeaders, type SendOverrides } from './send.js'
 
 /** How long a rendered listing is reused while its folder is unchanged (sizes and times of files inside may move). */
@@ -21,7 +22,7 @@ const ALLOW = 'GET, HEAD, OPTIONS'
  *
  * @example
  * const files = new StaticEngine('./public', { listing: true })
- * app.notFound((c) => files.serveRaw(c, c.path))
+ * app.notFound((c) => files.serveSegments(c, c.pathSegments()))
  */
 export class StaticEngine {
   /** The absolute root folder. */
@@ -51,13 +52,30 @@ export class StaticEngine {
 
   /**
    * Answer a request for the raw (percent-encoded) URL path `rawPath`, relative to the
-   * root (e.g. `c.path` when the files are served at `/`).
+   * root. It is canonicalized as the doors do it (router/canonical.ts), then served like
+   * {@link serveSegments}; inside an app, prefer `serveSegments(c, c.pathSegments())`,
+   * which reuses the request's own canonical path.
    */
   serveRaw(c: Context<any>, rawPath: string): void | Promise<void> {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return this.#otherMethod(c)
-    const decoded = decodePath(rawPath)
-    if (decoded === null) throw new HttpError(400, 'the URL has a malformed percent-encoding (it must be UTF-8, e.g. %EB%82%98)')
-    return this.serve(c, decoded)
+    const canon = canonicalPath(rawPath.startsWith('/') ? rawPath : `/${rawPath}`)
+    if (canon.error !== null) throw canon.error
+    return this.serveSegments(c, segmentsOf(canon))
+  }
+
+  /**
+   * Answer a request for the decoded path segments `segments` under the root (what
+   * `c.pathSegments()` gives: `['']` is the root, a last `''` asks for a folder). A segment
+   * holding a `/`, `\` or NUL (sent percent-encoded) names no file: 404.
+   */
+  serveSegments(c: Context<any>, segments: readonly string[]): void | Promise<void> {
+    for (const seg of segments) {
+      if (seg.includes('/') || seg.includes('\\') || seg.includes('\0')) {
+        if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return this.#otherMethod(c)
+        throw this.#error(404, 'file not found')
+      }
+    }
+    return this.serve(c, segments.length === 0 ? '' : '/' + segments.join('/'))
   }
 
   /**
@@ -109,7 +127,7 @@ export class StaticEngine {
 
   #listingOr404(c: Context<any>, key: string, e: DirEntry): void | Promise<void> {
     if (!this.options.listing) throw this.#error(404, 'file not found')
-    const urlPath = (decodePath(c.req.path) ?? c.req.path).replace(/\/{2,}/g, '/')
+    const urlPath = c.req.canonical.text
     const l = e.listing
     if (l !== null && l.urlPath === urlPath && Date.now() - l.at < LISTING_TTL_MS) return this.#sendListing(c, e)
     e.rendering ??= this.#render(key, e, urlPath).finally(() => { e.rendering = null })

@@ -33,6 +33,12 @@ export class LazyEngine {
     return e instanceof Promise ? e.then((engine) => engine.serve(c, urlPath)) : e.serve(c, urlPath)
   }
 
+  /** `StaticEngine.serveSegments`, once loaded. */
+  serveSegments(c: Context<any>, segments: readonly string[]): void | Promise<void> {
+    const e = this.#engine ?? this.get()
+    return e instanceof Promise ? e.then((engine) => engine.serveSegments(c, segments)) : e.serveSegments(c, segments)
+  }
+
   /** `StaticEngine.sendFile`, once loaded. */
   sendFile(c: Context<any>, name: string, options?: SendFileOptions): void | Promise<void> {
     const e = this.#engine ?? this.get()

@@ -8,7 +8,7 @@ export const SERVE_DEFAULTS: Readonly<StaticOptions> = { index: ['index.html', '
 /**
  * An app that serves one folder and nothing else: what `carafe serve` runs. It has no
  * routes, so every request goes straight to the engine after one failed map lookup, and
- * the engine sees every path as sent (including `//x` and `/\x`, which it refuses).
+ * the engine sees the request's canonical path (`//x` is `/x`; `/\x` and `/%2Fx` it refuses).
  *
  * @example
  * const { app } = createFolderApp('./public', { spa: true })
@@ -19,7 +19,7 @@ export function createFolderApp(dir: string, options: StaticOptions = {}): { app
   engine.warm()
   const app = new Carafe({ root: engine.root, templates: false, redirectSlashes: false })
   app.notFound(function serveFiles(c) {
-    return engine.serveRaw(c, c.path)
+    return engine.serveSegments(c, c.pathSegments())
   })
   return { app, engine }
 }

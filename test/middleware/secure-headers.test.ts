@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { Carafe, CarafeError, secureHeaders, type SecureHeadersOptions } from '../../src/index.js'
+import { Carafe, CarafeError, secureHeaders, type CarafeOptions, type SecureHeadersOptions } from '../../src/index.js'
 import { DOORS } from '../helpers/server.js'
 
 const DEFAULT_CSP = "default-src 'self'; base-uri 'self'; frame-ancestors 'self'; object-src 'none'"
 const HSTS = 'max-age=31536000; includeSubDomains'
 
-function appWith(options?: SecureHeadersOptions): Carafe {
-  const app = new Carafe()
+function appWith(options?: SecureHeadersOptions, appOptions?: CarafeOptions): Carafe {
+  const app = new Carafe(appOptions)
   app.use(secureHeaders(options))
   app.get('/', () => 'home')
   app.get('/own', (c) => c.header('content-security-policy', "default-src 'none'").header('x-frame-options', 'DENY').text('own'))
@@ -43,13 +43,14 @@ for (const [door, open] of Object.entries(DOORS)) {
       assert.equal(await res.text(), 'r')
     })
 
-    it('sends HSTS for X-Forwarded-Proto: https only with trustProxy, and ignores junk values', async (t) => {
-      const trusting = await open(appWith({ trustProxy: true }), t)
+    it('sends HSTS for X-Forwarded-Proto: https only with the app\'s trustProxy, and ignores junk values', async (t) => {
+      const trusting = await open(appWith({}, { trustProxy: true }), t)
       let res = await trusting('/', { headers: { 'x-forwarded-proto': 'https' } })
       assert.equal(res.headers.get('strict-transport-security'), HSTS)
-      res = await trusting('/', { headers: { 'x-forwarded-proto': 'HTTPS, http' } })
+      // The nearest (trusted) proxy's value is the rightmost: a client can prepend, never override.
+      res = await trusting('/', { headers: { 'x-forwarded-proto': 'http, HTTPS' } })
       assert.equal(res.headers.get('strict-transport-security'), HSTS)
-      for (const junk of ['http, https', 'httpsx', ',,,', '\u00ff']) {
+      for (const junk of ['https, http', 'httpsx', ',,,', '\u00ff']) {
         res = await trusting('/', { headers: { 'x-forwarded-proto': junk } })
         assert.equal(res.status, 200)
         assert.equal(res.headers.get('strict-transport-security'), null, junk)

@@ -77,7 +77,8 @@ describe('static file safety', () => {
     const { port } = await serveFolder(t, root)
     for (const p of ['/.env', '/.git/config', '/.git/', '/.git', '/%2eenv', '/sub/../.env']) {
       const res = await get(port, p)
-      assert.equal(res.status, 404, p)
+      // A dot segment is refused (400) before anything looks for a file.
+      assert.equal(res.status, p.includes('/../') ? 400 : 404, p)
       assert.ok(!res.body.includes(SECRET), p)
     }
     const listing = (await get(port, '/')).body.toString()
@@ -120,8 +121,9 @@ describe('static file safety', () => {
       ['//evil.example', '/evil.example/'],
       ['///evil.example', '/evil.example/'],
       ['//evil.example?q=1', '/evil.example/?q=1'],
-      ['/%2F%2Fevil.example', '/%2F%2Fevil.example/'],
-      ['/%2fevil.example', '/%2fevil.example/'],
+      // An encoded "/" stays inside its segment, which names no file.
+      ['/%2F%2Fevil.example', null],
+      ['/%2fevil.example', null],
       ['/\\evil.example', null],
       ['/%5cevil.example', null],
       ['//evil.example/..', null],
@@ -129,7 +131,7 @@ describe('static file safety', () => {
     for (const [p, want] of cases) {
       const res = await get(port, p)
       if (want === null) {
-        assert.equal(res.status, 404, p)
+        assert.ok(res.status === 404 || res.status === 400, `${p}: ${res.status}`)
         continue
       }
       assert.equal(res.status, 301, p)
