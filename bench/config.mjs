@@ -67,7 +67,7 @@ const GREET_NAME = '나의 비밀 방'
 
 // ---------------------------------------------------------------- static files
 
-const STATIC_SERVERS = ['node-static', 'carafe-serve', 'python', 'http-server', 'serve', 'sirv', 'nginx']
+const STATIC_SERVERS = ['node-static', 'carafe-serve', 'carafe-serve@base', 'python', 'http-server', 'serve', 'sirv', 'nginx', 'nginx-sendfile-off']
 const STATIC_SCENARIOS = ['file1k', 'file1m', 'list200']
 
 /** Status 200, exactly the fixture's bytes, and a content-type starting with `typePrefix`. */
@@ -100,7 +100,7 @@ const NGINX = '/usr/sbin/nginx'
 
 // nginx: the template filled in per start, into the runner's {TMP} folder.
 let nginxInfo = null
-function writeNginxConf({ port, tmp, benchDir }) {
+function writeNginxConf({ port, tmp, benchDir }, sendfile = 'on') {
   // The *_temp_path lines, only for modules this binary has (nginx-light lacks some), so
   // nginx creates nothing under /var/lib/nginx.
   nginxInfo ??= spawnSync(NGINX, ['-V'], { encoding: 'utf8' }).stderr ?? ''
@@ -113,6 +113,7 @@ function writeNginxConf({ port, tmp, benchDir }) {
     .replaceAll('{PORT}', String(port))
     .replaceAll('{ROOT}', WWW_DIR)
     .replaceAll('{TMP}', tmp)
+    .replaceAll('{SENDFILE}', sendfile)
   writeFileSync(join(tmp, 'nginx.conf'), conf)
 }
 
@@ -282,4 +283,46 @@ export const servers = [
     install: 'apt-get install nginx-light',
     scenarios: STATIC_SCENARIOS,
   },
+  {
+    // The same nginx with its compiled-in default, `sendfile off`: for small files a
+    // read() into its buffer and one writev() cost less than sendfile(), so this is
+    // nginx's best on file1k (on file1m sendfile wins).
+    name: 'nginx-sendfile-off',
+    command: NGINX,
+    args: ['-p', '{TMP}/', '-c', '{TMP}/nginx.conf', '-e', '{TMP}/error.log'],
+    prepare: (info) => writeNginxConf(info, 'off'),
+    ready: 'port',
+    install: 'apt-get install nginx-light',
+    scenarios: STATIC_SCENARIOS,
+  },
+  ...baseBuildServers(),
 ]
+
+/**
+ * With `BENCH_BASE=/path/to/an/older/checkout` (built: its dist/ exists), the run also
+ * has `carafe@base` and `carafe-serve@base` from that build, so a change is measured old
+ * against new in the same interleaved rounds:
+ *   git worktree add /tmp/base main && (cd /tmp/base && npm ci && npm run build)
+ *   BENCH_BASE=/tmp/base node bench/run.mjs --only carafe,carafe@base
+ */
+function baseBuildServers() {
+  const base = process.env.BENCH_BASE
+  if (base === undefined || base === '') return []
+  const dist = join(base, 'dist')
+  return [
+    {
+      name: 'carafe@base',
+      file: 'carafe.mjs',
+      env: { CARAFE_DIST: dist },
+      requires: [{ path: join(dist, 'index.js'), fix: `npm run build in ${base}` }],
+    },
+    {
+      name: 'carafe-serve@base',
+      command: process.execPath,
+      args: [join(dist, 'cli', 'main.js'), 'serve', 'static/www', '--port', '{PORT}', '-b', '127.0.0.1', '-q'],
+      readyText: 'Serving HTTP on',
+      scenarios: STATIC_SCENARIOS,
+      requires: [{ path: join(dist, 'cli', 'main.js'), fix: `npm run build in ${base}` }],
+    },
+  ]
+}

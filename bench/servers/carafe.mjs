@@ -1,8 +1,10 @@
-// Carafe, from the compiled package (run `npm run build` at the repo root first).
-import { Carafe } from '../../dist/index.js'
+// Carafe, from the compiled package (run `npm run build` at the repo root first), or from
+// the dist/ folder CARAFE_DIST names (an older build, for old-against-new runs).
+import { pathToFileURL } from 'node:url'
 import { routes, portFromEnv, HELLO_BODY, FILLER_BODY } from './routes.mjs'
 import { VALIDATE_PATH, WANT_VALIDATE, loadZodSchema } from './validate.mjs'
 
+const { Carafe } = await import(process.env.CARAFE_DIST ? pathToFileURL(`${process.env.CARAFE_DIST}/index.js`).href : '../../dist/index.js')
 const port = portFromEnv()
 
 const handlers = {
