@@ -463,7 +463,7 @@ export class Carafe implements AppServices {
  * percent-encoded inside one of them is a 404: a mounted handler would read it as a
  * separator (or worse), so it would no longer see the path that was routed.
  */
-function refuseOpaqueSegments(c: Context<any>, count: number): string[] {
+function refuseOpaqueSegments(c: Context<any>, count: number): readonly string[] {
   const rest = c.pathSegments(count)
   for (const seg of rest) {
     if (/[/\\\0]/.test(seg)) throw new HttpError(404, 'nothing here: the path has an encoded "/", "\\" or NUL, which a mounted app cannot be given', { code: 'ERR_OPAQUE_SEGMENT' })

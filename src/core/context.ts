@@ -82,6 +82,12 @@ export class Context<P = Record<string, unknown>> {
   #status = 200
   #type: string | null = null
   #headers: Record<string, HeaderValue> | null = null
+  /**
+   * A whole header set prebuilt and checked once (the static engine's per-file headers,
+   * `content-type` included), kept as a list until something reads or changes a header;
+   * the Node door then writes it as is, instead of copying it header by header.
+   */
+  #prebuilt: readonly string[] | null = null
   #body: BodyValue = null
   #vars: Record<string, unknown> | null = null
 
@@ -97,8 +103,11 @@ export class Context<P = Record<string, unknown>> {
    * `['']`), from `from` on. A segment may hold a `/` that was sent as `%2F`: it is one
    * segment, never two. Guards, the router, the static engine and mounts decide on these.
    */
-  pathSegments(from = 0): string[] {
-    const out = segmentsOf(this.req.canonical).slice(this.#segStart + from)
+  pathSegments(from = 0): readonly string[] {
+    const all = segmentsOf(this.req.canonical)
+    const start = this.#segStart + from
+    if (start === 0) return all
+    const out = all.slice(start)
     return out.length === 0 && from === 0 ? [''] : out
   }
 
@@ -270,12 +279,45 @@ export class Context<P = Record<string, unknown>> {
 
   /** The response `Content-Type` so far, or `null`. */
   get contentType(): string | null {
+    if (this.#prebuilt !== null) this.#unpack()
     return this.#type
   }
 
   /** Response headers set so far, other than `content-type` (lower-case names), or `null` when none. */
   get responseHeaders(): Readonly<Record<string, HeaderValue>> | null {
+    if (this.#prebuilt !== null) this.#unpack()
     return this.#headers
+  }
+
+  /**
+   * Set a whole prebuilt header list at once (flat name/value pairs, lower-case names,
+   * `content-type` included), checked with {@link checkHeaderList} when it was built. On a
+   * response with no header set yet it is kept as is; otherwise its headers are added one
+   * by one.
+   */
+  setHeaderList(list: readonly string[]): this {
+    if (this.#prebuilt === null && this.#headers === null && this.#type === null) {
+      this.#prebuilt = list
+      return this
+    }
+    for (let i = 0; i < list.length; i += 2) this.header(list[i]!, list[i + 1]!)
+    return this
+  }
+
+  /** The prebuilt list of {@link setHeaderList} while it is still the whole header set (for the doors), else `null`. */
+  get headerList(): readonly string[] | null {
+    return this.#prebuilt
+  }
+
+  #unpack(): void {
+    const list = this.#prebuilt!
+    this.#prebuilt = null
+    const h = Object.create(null) as Record<string, HeaderValue>
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === 'content-type') this.#type = list[i + 1]!
+      else h[list[i]!] = list[i + 1]!
+    }
+    this.#headers = h
   }
 
   /** Set the response status. */
@@ -290,11 +332,10 @@ export class Context<P = Record<string, unknown>> {
    * header can never be split into two (response splitting).
    */
   header(name: string, value: string | number, options?: { append?: boolean }): this {
+    if (this.#prebuilt !== null) this.#unpack()
     const key = name.toLowerCase()
     const text = String(value)
-    if (/[\r\n\0]/.test(text) || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(key)) {
-      throw new TypeError(`refusing header ${JSON.stringify(name)}: names must be tokens and values must not contain CR, LF or NUL`)
-    }
+    checkHeader(name, key, text)
     if (key === 'content-type') {
       this.#type = text
       return this
@@ -308,12 +349,14 @@ export class Context<P = Record<string, unknown>> {
 
   /** Read a response header set so far (case-insensitive). */
   getHeader(name: string): HeaderValue | undefined {
+    if (this.#prebuilt !== null) this.#unpack()
     const key = name.toLowerCase()
     return key === 'content-type' ? this.#type ?? undefined : this.#headers?.[key]
   }
 
   /** Remove a response header. */
   removeHeader(name: string): this {
+    if (this.#prebuilt !== null) this.#unpack()
     const key = name.toLowerCase()
     if (key === 'content-type') this.#type = null
     else if (this.#headers !== null) delete this.#headers[key]
@@ -346,7 +389,10 @@ export class Context<P = Record<string, unknown>> {
   body(body: BodyValue, status?: number, type?: string): this {
     this.#body = body
     if (status !== undefined) this.status(status)
-    if (type !== undefined) this.#type = type
+    if (type !== undefined) {
+      if (this.#prebuilt !== null) this.#unpack()
+      this.#type = type
+    }
     return this
   }
 
@@ -407,8 +453,28 @@ export class Context<P = Record<string, unknown>> {
     this.#status = 200
     this.#type = null
     this.#headers = null
+    this.#prebuilt = null
     this.#body = null
   }
+}
+
+/**
+ * The one rule for response header fields, wherever they are set: a token name, and a
+ * value that cannot end the header line (response splitting).
+ */
+function checkHeader(name: string, key: string, text: string): void {
+  if (/[\r\n\0]/.test(text) || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(key)) {
+    throw new TypeError(`refusing header ${JSON.stringify(name)}: names must be tokens and values must not contain CR, LF or NUL`)
+  }
+}
+
+/** Check a flat name/value list for {@link Context.setHeaderList} once, when it is built (same rule as `c.header()`). */
+export function checkHeaderList(list: readonly string[]): readonly string[] {
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] !== list[i]!.toLowerCase()) throw new TypeError(`header list names must be lower-case: ${JSON.stringify(list[i])}`)
+    checkHeader(list[i]!, list[i]!, list[i + 1]!)
+  }
+  return list
 }
 
 /**

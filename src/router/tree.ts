@@ -38,9 +38,11 @@ export class RouteTree<R extends { method: string }> {
   /** Static paths → a match made once (the common case allocates nothing per request). */
   readonly #staticPaths = new Map<string, TreeMatch<R>>()
   readonly #root = new Node<R>()
+  #empty = true
 
   /** Register `route` under `pattern`; two routes of one shape and method are a conflict. */
   add(pattern: CompiledPattern, route: R): void {
+    this.#empty = false
     const endpoint = this.#insert(pattern)
     // Static paths also go in a hash map: one lookup for the common case of a path
     // without percent-escapes. The tree has them too, for escaped spellings of them.
@@ -63,6 +65,8 @@ export class RouteTree<R extends { method: string }> {
    * decodes: the door did it once.
    */
   match(text: string, plain: boolean, segments: readonly string[] | null, start = 0): TreeMatch<R> | null {
+    // An app with no routes (`carafe serve`'s) answers everything from its notFound handler.
+    if (this.#empty) return null
     if (plain) {
       const exact = this.#staticPaths.get(text)
       if (exact !== undefined) return exact

@@ -239,8 +239,6 @@ class NodeRequest extends CarafeRequest {
 export function writeResponse(c: Context<any>, req: IncomingMessage, res: ServerResponse, log: AccessLog | null): void {
   const body = c.responseBody
   const status = c.statusCode
-  const type = c.contentType
-  const extra = c.responseHeaders
   if (c.req.bodyRefused) res.shouldKeepAlive = false
   if (c.req.hasCleanups) {
     const run = (): void => {
@@ -251,6 +249,17 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
     if (res.closed) run()
     else res.once('close', run)
   }
+  const list = c.headerList
+  if (list !== null && (body === null || body instanceof Uint8Array)) {
+    // A prebuilt header set (a cached static file's): written as is, content-length included.
+    res.writeHead(status, list as string[])
+    if (body === null) res.end()
+    else res.end(body)
+    if (log !== null) log.write(req, status, body === null ? 0 : body.byteLength, body)
+    return
+  }
+  const type = c.contentType
+  const extra = c.responseHeaders
   if (typeof body === 'string' || body === null || body instanceof Uint8Array) {
     const length = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
     const sized = body !== null && status !== 204 && status !== 304

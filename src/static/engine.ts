@@ -6,7 +6,7 @@ import { FileCache, type DirEntry, type Entry } from './file-cache.js'
 import { isInside } from './stamp.js'
 import { readListing, renderListing } from './listing.js'
 import { resolveStaticOptions, type ResolvedStaticOptions, type StaticOptions } from './options.js'
-import { toSafePath } from './safe-path.js'
+import { toSafePath, toSafeSegments, type SafePath } from './safe-path.js'
 import { canonicalPath, segmentsOf } from '../router/canonical.js'
 import { sendEntry, setHeaders, type SendOverrides } from './send.js'
 
@@ -69,13 +69,10 @@ export class StaticEngine {
    * holding a `/`, `\` or NUL (sent percent-encoded) names no file: 404.
    */
   serveSegments(c: Context<any>, segments: readonly string[]): void | Promise<void> {
-    for (const seg of segments) {
-      if (seg.includes('/') || seg.includes('\\') || seg.includes('\0')) {
-        if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return this.#otherMethod(c)
-        throw this.#error(404, 'file not found')
-      }
-    }
-    return this.serve(c, segments.length === 0 ? '' : '/' + segments.join('/'))
+    const method = c.req.method
+    if (method !== 'GET' && method !== 'HEAD') return this.#otherMethod(c)
+    const n = segments.length
+    return this.#serveSafe(c, toSafeSegments(segments, this.options), n !== 0 && segments[n - 1] === '')
   }
 
   /**
@@ -85,9 +82,11 @@ export class StaticEngine {
   serve(c: Context<any>, rel: string): void | Promise<void> {
     const method = c.req.method
     if (method !== 'GET' && method !== 'HEAD') return this.#otherMethod(c)
-    const safe = toSafePath(rel, this.options)
+    return this.#serveSafe(c, toSafePath(rel, this.options), rel.endsWith('/'))
+  }
+
+  #serveSafe(c: Context<any>, safe: SafePath, slash: boolean): void | Promise<void> {
     if (!safe.ok) throw this.#error(safe.status, safe.status === 400 ? 'bad request path' : 'file not found')
-    const slash = rel.endsWith('/')
     return this.#cache.lookup(safe.key, safe.segments).then((e) =>
       e === null ? this.#missing(c) : this.#answer(c, safe.key, safe.segments, e, slash))
   }

@@ -22,6 +22,8 @@ export interface Representation {
   readonly headers: readonly string[]
   /** For a precompressed sibling: its stamp, checked with the file's before each use. */
   readonly stamp: Stamp | null
+  /** `content-type` and {@link headers}: the whole header set of a plain 200, made on first use. */
+  withType?: readonly string[]
 }
 
 /** A cached file. */

@@ -56,26 +56,33 @@ export function toSafePath(decoded: string, options: SafePathOptions = {}): Safe
   if (decoded.includes('\0')) return { ok: false, status: 400, reason: 'the path contains a NUL byte' }
   // Backslash is a separator on Windows; refuse it everywhere so every platform behaves alike.
   if (decoded.includes('\\')) return notFound('the path contains a backslash')
+  return toSafeSegments(decoded.split('/'), options)
+}
+
+/**
+ * {@link toSafePath} for a path already split into decoded segments (the request's
+ * canonical segments: `c.pathSegments()`). Empty segments are skipped; a segment that
+ * holds a `/`, `\` or NUL (sent percent-encoded) names no file (404).
+ */
+export function toSafeSegments(parts: readonly string[], options: SafePathOptions = {}): SafePath {
   const segments: string[] = []
-  let start = 0
-  const n = decoded.length
-  while (start <= n) {
-    let end = decoded.indexOf('/', start)
-    if (end < 0) end = n
-    if (end > start) {
-      const seg = decoded.slice(start, end)
-      if (seg.charCodeAt(0) === 46 /* . */) {
-        if (seg === '.' || seg === '..') return notFound('the path contains a "." or ".." segment')
-        if (options.dotfiles !== true && !(seg === '.well-known' && segments.length === 0)) return notFound('hidden file')
-      }
-      if (seg.length > MAX_NAME) return notFound('a file name in the path is too long')
-      // Drive letters and alternate data streams (`C:`, `file::$DATA`) only mean something on Windows.
-      if (WIN32 && seg.includes(':')) return notFound('the path contains ":"')
-      segments.push(seg)
+  let length = 0
+  for (let i = 0; i < parts.length; i++) {
+    const seg = parts[i]!
+    if (seg === '') continue
+    length += seg.length + 1
+    if (seg.charCodeAt(0) === 46 /* . */) {
+      if (seg === '.' || seg === '..') return notFound('the path contains a "." or ".." segment')
+      if (options.dotfiles !== true && !(seg === '.well-known' && segments.length === 0)) return notFound('hidden file')
     }
-    start = end + 1
+    if (seg.length > MAX_NAME) return notFound('a file name in the path is too long')
+    if (seg.includes('/') || seg.includes('\\') || seg.includes('\0')) return notFound('a segment of the path holds an encoded "/", "\\" or NUL')
+    // Drive letters and alternate data streams (`C:`, `file::$DATA`) only mean something on Windows.
+    if (WIN32 && seg.includes(':')) return notFound('the path contains ":"')
+    segments.push(seg)
   }
-  return { ok: true, segments, key: segments.join('/') }
+  if (length > MAX_PATH) return notFound('the path is too long')
+  return { ok: true, segments, key: segments.length === 1 ? segments[0]! : segments.join('/') }
 }
 
 function notFound(reason: string): SafePath {

@@ -1,4 +1,4 @@
-import type { Context, FileBody } from '../core/context.js'
+import { checkHeaderList, type Context, type FileBody } from '../core/context.js'
 import { evaluatePreconditions, ifRangeMatches } from './conditional.js'
 import { chooseCoding } from './encoding.js'
 import type { FileCache, FileEntry, Representation } from './file-cache.js'
@@ -81,8 +81,16 @@ function finish(c: Context<any>, e: FileEntry, rep: Representation, range: strin
       }
     }
   }
+  if (over === undefined) {
+    // The common case: the whole header set of a 200 was built (and checked) with the
+    // entry; the Node door writes it as is.
+    rep.withType ??= checkHeaderList(['content-type', type, ...rep.headers])
+    c.setHeaderList(rep.withType)
+    c.body(rep.body ?? fileBody(rep.path, 0, rep.size - 1), 200)
+    return
+  }
   setHeaders(c, rep.headers)
-  if (over?.disposition !== undefined) c.header('content-disposition', over.disposition)
+  if (over.disposition !== undefined) c.header('content-disposition', over.disposition)
   c.body(rep.body ?? fileBody(rep.path, 0, rep.size - 1), 200, type)
 }
 
