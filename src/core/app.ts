@@ -328,7 +328,10 @@ export class Carafe implements AppServices {
   }
 
   /**
-   * In-process test client: `await app.request('/users/1')`, or with a `RequestInit`.
+   * In-process test client: `await app.request('/users/1')`, or with a `RequestInit`. The
+   * request comes from this process, so it carries the loopback address `127.0.0.1` (the
+   * debug page shows, `c.req.remoteAddress` is set); use `app.fetch(request, info)` to
+   * choose another.
    *
    * @example
    * const res = await app.request('/login', { method: 'POST', body: JSON.stringify(form) })
@@ -336,7 +339,7 @@ export class Carafe implements AppServices {
   request(input: string | URL, init?: RequestInit): Promise<Response> {
     const url = typeof input === 'string' && input.startsWith('/') ? `http://localhost${input}` : input
     if (init?.body != null && !(init as { duplex?: string }).duplex) init = { ...init, duplex: 'half' } as RequestInit
-    return this.fetch(new Request(url, init))
+    return this.fetch(new Request(url, init), IN_PROCESS)
   }
 
   /** Run the startup hooks (the server calls this before it listens). */
@@ -408,6 +411,9 @@ export class Carafe implements AppServices {
     return sendStaticFile(this.#staticFolder, name)
   }
 }
+
+/** What `app.request()` tells the Fetch door: the caller is this process. */
+const IN_PROCESS: FetchInfo = Object.freeze({ remoteAddress: '127.0.0.1' })
 
 function defaultRoot(): string {
   const file = process.env.CARAFE_APP_FILE ?? process.argv[1]

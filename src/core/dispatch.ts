@@ -7,6 +7,7 @@ import { buildParams, type Handler, type Route } from './route.js'
 import type { AppServices } from './services.js'
 import type { Endpoint, RouteTree } from '../router/tree.js'
 import { escapeHtml } from '../util/html-escape.js'
+import { mayShowDebugPage } from './debug-gate.js'
 
 /** Turns an error into a response: return a value as a handler would, or set it on `c`. */
 export type ErrorHandler = (error: unknown, c: Context) => unknown
@@ -155,7 +156,7 @@ export class Dispatcher {
       return errorBody(c, error.status, error.message, (error as { issues?: unknown[] }).issues)
     }
     console.error(`[carafe] ${c.req.method} ${c.req.path} failed:`, error)
-    if (this.#cfg.app.debug && (c.req.remoteAddress === undefined || isLoopback(c.req.remoteAddress) || process.env.CARAFE_DEBUG_REMOTE === '1')) {
+    if (this.#cfg.app.debug && mayShowDebugPage(c.req.remoteAddress, (name) => c.req.header(name), c.req.url)) {
       return (debugPage !== null ? Promise.resolve(debugPage) : import('../server/debug-page.js'))
         .then((m) => {
           debugPage = m
@@ -200,13 +201,9 @@ function isThenable(v: unknown): v is Promise<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
 
-/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
-export function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
-}
-
 function safeDecode(p: string): string {
   try { return decodeURIComponent(p) } catch { return p }
 }
 
 export { HTML }
+export { isLoopback } from './debug-gate.js'
