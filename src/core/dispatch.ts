@@ -2,7 +2,7 @@ import type { Context } from './context.js'
 import { HTML, TEXT } from './context.js'
 import type { Middleware } from './compose.js'
 import { HttpError, isHttpError, STATUS_TEXT } from './errors.js'
-import { applyResult } from './result.js'
+import { applyHandlerResult, applyResult } from './result.js'
 import { buildParams, type Handler, type Route } from './route.js'
 import type { AppServices } from './services.js'
 import type { Endpoint, RouteTree } from '../router/tree.js'
@@ -77,7 +77,7 @@ export class Dispatcher {
 
   #settle(c: Context<any>, value: unknown): void | Promise<void> {
     try {
-      const p = applyResult(c, value)
+      const p = applyHandlerResult(c, value)
       if (p !== undefined) return p.then(undefined, (e) => this.#fail(c, e))
     } catch (e) {
       return this.#fail(c, e)
@@ -97,7 +97,7 @@ export class Dispatcher {
   #inner(handler: Handler<any>): (c: Context<any>) => Promise<void> {
     return async (c) => {
       try {
-        await applyResult(c, await handler(c))
+        await applyHandlerResult(c, await handler(c))
       } catch (e) {
         await this.#fail(c, e)
       }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import { Context, HTML, JSON_TYPE, OCTETS, type Respondable } from './context.js'
+import { CarafeError } from './errors.js'
 
 /**
  * Turn what a handler returned into the response on `c`:
@@ -10,6 +11,29 @@ import { Context, HTML, JSON_TYPE, OCTETS, type Respondable } from './context.js
  */
 export function applyResult(c: Context<any>, value: unknown): void | Promise<void> {
   if (value === undefined || value === c) return
+  return applyValue(c, value)
+}
+
+/**
+ * {@link applyResult} for what a route handler returned, which must answer: `undefined`
+ * with nothing set on `c` (no status, header or body) is a forgotten `return`, and
+ * would otherwise go out as an empty 200. The same two comparisons as `applyResult` come
+ * first, so a handler that returns a value pays nothing for the check.
+ */
+export function applyHandlerResult(c: Context<any>, value: unknown): void | Promise<void> {
+  if (value === undefined) {
+    if (c.responseBody === null && c.statusCode === 200 && c.contentType === null && c.responseHeaders === null) throw noResponse(c)
+    return
+  }
+  if (value === c) return
+  return applyValue(c, value)
+}
+
+function noResponse(c: Context<any>): CarafeError {
+  return new CarafeError('ERR_NO_RESPONSE', `the handler for ${c.req.method} ${c.path} returned nothing and set no response; return a value (a string, an object, c.json(…)), or set one on c (c.text(…), c.status(204))`)
+}
+
+function applyValue(c: Context<any>, value: unknown): void | Promise<void> {
   switch (typeof value) {
     case 'string':
       c.body(value, undefined, c.contentType ?? HTML)
