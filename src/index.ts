@@ -13,7 +13,7 @@ export { defaultApp, route, get, post, put, patch, del, use, url, run } from './
 export { Context, encodeLocation } from './core/context.js'
 export type { BodyValue, ContextVariables, FileBody, HeaderValue, Respondable } from './core/context.js'
 export { CarafeRequest } from './core/request.js'
-export { HttpError, CarafeError, STATUS_TEXT } from './core/errors.js'
+export { HttpError, CarafeError, STATUS_TEXT, isHttpError } from './core/errors.js'
 export type { HttpErrorOptions } from './core/errors.js'
 export type { Middleware, Next } from './core/compose.js'
 export type { ErrorHandler } from './core/dispatch.js'

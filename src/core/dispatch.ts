@@ -131,22 +131,30 @@ export class Dispatcher {
     throw new HttpError(404, `nothing here: no route matches ${safeDecode(c.req.path)}`)
   }
 
-  /** Turn an error into the error response on `c`; never throws, never rejects. */
+  /**
+   * Turn an error into the error response on `c`; never throws, never rejects. An `onError`
+   * that throws or returns an error (the one it got, or another) hands it to the default
+   * handling, so `if (isHttpError(err)) return err` keeps a 404 a 404.
+   */
   #fail(c: Context<any>, error: unknown): void | Promise<void> {
     c.resetResponse()
     const onError = this.#cfg.onError
     if (onError !== undefined) {
       try {
         const out = onError(error, c)
-        if (isThenable(out)) return out.then((v) => applyResult(c, v), (e) => this.#defaultError(c, e)).then(undefined, (e) => this.#defaultError(c, e))
-        const p = applyResult(c, out)
-        if (p !== undefined) return p.then(undefined, (e) => this.#defaultError(c, e))
-        return
+        if (isThenable(out)) return out.then((v) => this.#applyErrorResult(c, v), (e) => this.#defaultError(c, e)).then(undefined, (e) => this.#defaultError(c, e))
+        return this.#applyErrorResult(c, out)
       } catch (e) {
         return this.#defaultError(c, e)
       }
     }
     return this.#defaultError(c, error)
+  }
+
+  #applyErrorResult(c: Context<any>, out: unknown): void | Promise<void> {
+    if (out instanceof Error || isHttpError(out)) return this.#defaultError(c, out)
+    const p = applyResult(c, out)
+    if (p !== undefined) return p.then(undefined, (e) => this.#defaultError(c, e))
   }
 
   #defaultError(c: Context<any>, error: unknown): void | Promise<void> {
