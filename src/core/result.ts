@@ -10,15 +10,15 @@ import { CarafeError } from './errors.js'
  * whatever the handler already set on `c`.
  */
 export function applyResult(c: Context<any>, value: unknown): void | Promise<void> {
-  if (value === undefined || value === c) return
-  return applyValue(c, value)
+  if (value === undefined) return
+  return applyHandlerResult(c, value)
 }
 
 /**
  * {@link applyResult} for what a route handler returned, which must answer: `undefined`
  * with nothing set on `c` (no status, header or body) is a forgotten `return`, and
- * would otherwise go out as an empty 200. The same two comparisons as `applyResult` come
- * first, so a handler that returns a value pays nothing for the check.
+ * would otherwise go out as an empty 200. The dispatcher calls this one directly, so a
+ * handler that returns a value pays the same two comparisons as before the check existed.
  */
 export function applyHandlerResult(c: Context<any>, value: unknown): void | Promise<void> {
   if (value === undefined) {
@@ -26,14 +26,6 @@ export function applyHandlerResult(c: Context<any>, value: unknown): void | Prom
     return
   }
   if (value === c) return
-  return applyValue(c, value)
-}
-
-function noResponse(c: Context<any>): CarafeError {
-  return new CarafeError('ERR_NO_RESPONSE', `the handler for ${c.req.method} ${c.path} returned nothing and set no response; return a value (a string, an object, c.json(…)), or set one on c (c.text(…), c.status(204))`)
-}
-
-function applyValue(c: Context<any>, value: unknown): void | Promise<void> {
   switch (typeof value) {
     case 'string':
       c.body(value, undefined, c.contentType ?? HTML)
@@ -97,6 +89,10 @@ function isGenerator(v: object): boolean {
 function toAsyncIterable(v: Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array | string> {
   if (Symbol.asyncIterator in v) return v
   return (async function* () { yield* v })()
+}
+
+function noResponse(c: Context<any>): CarafeError {
+  return new CarafeError('ERR_NO_RESPONSE', `the handler for ${c.req.method} ${c.path} returned nothing and set no response; return a value (a string, an object, c.json(…)), or set one on c (c.text(…), c.status(204))`)
 }
 
 /** The JSON content type, re-exported for writers. */

@@ -142,7 +142,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, log: Acce
 /**
  * Serve until Ctrl+C or SIGTERM: the `run()` of Bottle and Flask. Settings from the CLI
  * (`CARAFE_HOST`, `CARAFE_PORT`, `CARAFE_DEBUG`, `CARAFE_LOG`) override the code's, so
- * `carafe run app.ts --port 9000` works on an app that says `run({ port: 8000 })`.
+ * `carafe run app.ts --port 9000` works on an app that says `run({ port: 8000 })`. Inside a
+ * test it does nothing (see `shouldListen`), so tests can import the app module.
  */
 export async function run(app: Carafe, options: RunOptions = {}): Promise<CarafeServer | undefined> {
   // `carafe routes` imports the script only to read its routes.
