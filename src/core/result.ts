@@ -22,7 +22,7 @@ export function applyResult(c: Context<any>, value: unknown): void | Promise<voi
  */
 export function applyHandlerResult(c: Context<any>, value: unknown): void | Promise<void> {
   if (value === undefined) {
-    if (c.responseBody === null && c.statusCode === 200 && c.contentType === null && c.responseHeaders === null) throw noResponse(c)
+    if (c.responseBody === null && c.statusCode === 200 && c.contentType === null && c.responseHeaders === null && !EMPTY_ON_PURPOSE.has(c)) throw noResponse(c)
     return
   }
   if (value === c) return
@@ -41,6 +41,7 @@ export function applyHandlerResult(c: Context<any>, value: unknown): void | Prom
   }
   if (value === null) {
     c.body(null)
+    EMPTY_ON_PURPOSE.add(c)
     return
   }
   if (isRespondable(value)) return value.respond(c)
@@ -90,6 +91,13 @@ function toAsyncIterable(v: Iterable<Uint8Array | string> | AsyncIterable<Uint8A
   if (Symbol.asyncIterator in v) return v
   return (async function* () { yield* v })()
 }
+
+/**
+ * Contexts answered with `null` (an empty 200 on purpose), which look exactly like ones
+ * nobody answered: a mounted Carafe app's handler returns `null`, and the outer route's
+ * handler (the mount) then returns nothing. Only the `null` path pays for this.
+ */
+const EMPTY_ON_PURPOSE = new WeakSet<Context<any>>()
 
 function noResponse(c: Context<any>): CarafeError {
   return new CarafeError('ERR_NO_RESPONSE', `the handler for ${c.req.method} ${c.path} returned nothing and set no response; return a value (a string, an object, c.json(…)), or set one on c (c.text(…), c.status(204))`)

@@ -55,5 +55,18 @@ for (const [door, open] of Object.entries(DOORS)) {
       assert.equal(await (await fetch('/async')).text(), 'late')
       assert.equal((await fetch('/null')).status, 200)
     })
+
+    it('keeps a mounted Carafe app that answers null an empty 200', async (t) => {
+      const sub = new Carafe()
+      sub.get('/n', () => null)
+      sub.get('/forgot', () => {})
+      const app = new Carafe()
+      app.mount('/sub', sub)
+      const fetch = await open(app, t)
+      const res = await fetch('/sub/n')
+      assert.equal(res.status, 200)
+      assert.equal(await res.text(), '')
+      assert.equal((await capture(() => fetch('/sub/forgot'))).value.status, 500)
+    })
   })
 }
