@@ -4,6 +4,7 @@ import { compose, type Middleware } from './compose.js'
 import { CarafeError, HttpError } from './errors.js'
 import { Dispatcher, type ErrorHandler } from './dispatch.js'
 import { formatRoute, type Handler, type Route, type RouteOptions } from './route.js'
+import { applyResult } from './result.js'
 import type { AppServices } from './services.js'
 import { BUILTIN_CONVERTERS, type ConverterFactory } from '../router/converters.js'
 import { compilePattern } from '../router/pattern.js'
@@ -212,17 +213,30 @@ export class Carafe implements AppServices {
     return this
   }
 
-  /** Run `fn` before each handler (Flask's `before_request`); returning a value answers the request. */
+  /** The `after()` hooks, in registration order, so a `before()` that answers early can run the ones it skips. */
+  readonly #afterHooks: Array<(c: Context) => unknown> = []
+
+  /**
+   * Run `fn` before each handler (Flask's `before_request`); returning a value answers the
+   * request. As in Flask, the `after()` hooks still run on that answer.
+   */
   before(fn: (c: Context) => unknown): this {
+    const hooks = this.#afterHooks
+    const skipped = hooks.length
     return this.use(async function before(c, next) {
       const v = await fn(c)
-      if (v !== undefined) return v
-      await next()
+      if (v === undefined) return next()
+      await applyResult(c, v)
+      // The after() hooks added later sit inside this middleware and never see the answer:
+      // run them here, innermost first, as their middleware would have.
+      for (let i = hooks.length - 1; i >= skipped; i--) await hooks[i]!(c)
+      return c
     })
   }
 
-  /** Run `fn` after each handler, with the response built so far on `c` (Flask's `after_request`). */
+  /** Run `fn` after each handler, with the response built so far on `c` (Flask's `after_request`); also after a `before()` that answered early. */
   after(fn: (c: Context) => unknown): this {
+    this.#afterHooks.push(fn)
     return this.use(async function after(c, next) {
       await next()
       await fn(c)
@@ -377,7 +391,10 @@ export class Carafe implements AppServices {
   }
 
   /**
-   * In-process test client: `await app.request('/users/1')`, or with a `RequestInit`.
+   * In-process test client: `await app.request('/users/1')`, or with a `RequestInit`. The
+   * request comes from this process, so it carries the loopback address `127.0.0.1` (the
+   * debug page shows, `c.req.remoteAddress` is set); use `app.fetch(request, info)` to
+   * choose another.
    *
    * @example
    * const res = await app.request('/login', { method: 'POST', body: JSON.stringify(form) })
@@ -385,7 +402,7 @@ export class Carafe implements AppServices {
   request(input: string | URL, init?: RequestInit): Promise<Response> {
     const url = typeof input === 'string' && input.startsWith('/') ? `http://localhost${input}` : input
     if (init?.body != null && !(init as { duplex?: string }).duplex) init = { ...init, duplex: 'half' } as RequestInit
-    return this.fetch(new Request(url, init))
+    return this.fetch(new Request(url, init), IN_PROCESS)
   }
 
   /** Run the startup hooks (the server calls this before it listens). */
@@ -503,6 +520,9 @@ function compileAllowedHosts(list: readonly string[] | undefined): ((hostname: s
     return exact.has(h) || suffixes.some((s) => h.endsWith(s))
   }
 }
+
+/** What `app.request()` tells the Fetch door: the caller is this process. */
+const IN_PROCESS: FetchInfo = Object.freeze({ remoteAddress: '127.0.0.1' })
 
 function defaultRoot(): string {
   const file = process.env.CARAFE_APP_FILE ?? process.argv[1]

@@ -2,12 +2,13 @@ import type { Context } from './context.js'
 import { HTML, TEXT } from './context.js'
 import type { Middleware } from './compose.js'
 import { HttpError, isHttpError, STATUS_TEXT } from './errors.js'
-import { applyResult } from './result.js'
+import { applyHandlerResult, applyResult } from './result.js'
 import { buildParams, type Handler, type Route } from './route.js'
 import type { AppServices } from './services.js'
 import type { Endpoint, RouteTree } from '../router/tree.js'
 import { escapeHtml } from '../util/html-escape.js'
 import { segmentsOf } from '../router/canonical.js'
+import { mayShowDebugPage } from './debug-gate.js'
 
 /** Turns an error into a response: return a value as a handler would, or set it on `c`. */
 export type ErrorHandler = (error: unknown, c: Context) => unknown
@@ -86,7 +87,7 @@ export class Dispatcher {
 
   #settle(c: Context<any>, value: unknown): void | Promise<void> {
     try {
-      const p = applyResult(c, value)
+      const p = applyHandlerResult(c, value)
       if (p !== undefined) return p.then(undefined, (e) => this.#fail(c, e))
     } catch (e) {
       return this.#fail(c, e)
@@ -106,7 +107,7 @@ export class Dispatcher {
   #inner(handler: Handler<any>): (c: Context<any>) => Promise<void> {
     return async (c) => {
       try {
-        await applyResult(c, await handler(c))
+        await applyHandlerResult(c, await handler(c))
       } catch (e) {
         await this.#fail(c, e)
       }
@@ -140,22 +141,30 @@ export class Dispatcher {
     throw new HttpError(404, `nothing here: no route matches ${c.req.canonical.text}`)
   }
 
-  /** Turn an error into the error response on `c`; never throws, never rejects. */
+  /**
+   * Turn an error into the error response on `c`; never throws, never rejects. An `onError`
+   * that throws or returns an error (the one it got, or another) hands it to the default
+   * handling, so `if (isHttpError(err)) return err` keeps a 404 a 404.
+   */
   #fail(c: Context<any>, error: unknown): void | Promise<void> {
     c.resetResponse()
     const onError = this.#cfg.onError
     if (onError !== undefined) {
       try {
         const out = onError(error, c)
-        if (isThenable(out)) return out.then((v) => applyResult(c, v), (e) => this.#defaultError(c, e)).then(undefined, (e) => this.#defaultError(c, e))
-        const p = applyResult(c, out)
-        if (p !== undefined) return p.then(undefined, (e) => this.#defaultError(c, e))
-        return
+        if (isThenable(out)) return out.then((v) => this.#applyErrorResult(c, v), (e) => this.#defaultError(c, e)).then(undefined, (e) => this.#defaultError(c, e))
+        return this.#applyErrorResult(c, out)
       } catch (e) {
         return this.#defaultError(c, e)
       }
     }
     return this.#defaultError(c, error)
+  }
+
+  #applyErrorResult(c: Context<any>, out: unknown): void | Promise<void> {
+    if (out instanceof Error || isHttpError(out)) return this.#defaultError(c, out)
+    const p = applyResult(c, out)
+    if (p !== undefined) return p.then(undefined, (e) => this.#defaultError(c, e))
   }
 
   #defaultError(c: Context<any>, error: unknown): void | Promise<void> {
@@ -165,7 +174,7 @@ export class Dispatcher {
       return errorBody(c, error.status, error.message, (error as { issues?: unknown[] }).issues)
     }
     console.error(`[carafe] ${c.req.method} ${c.req.path} failed:`, error)
-    if (this.#cfg.app.debug && (c.req.remoteAddress === undefined || isLoopback(c.req.remoteAddress) || process.env.CARAFE_DEBUG_REMOTE === '1')) {
+    if (this.#cfg.app.debug && mayShowDebugPage(c.req.remoteAddress, (name) => c.req.header(name), c.req.url)) {
       return (debugPage !== null ? Promise.resolve(debugPage) : import('../server/debug-page.js'))
         .then((m) => {
           debugPage = m
@@ -210,13 +219,9 @@ function isThenable(v: unknown): v is Promise<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
 
-/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
-export function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
-}
-
 function badHost(hostname: string): HttpError {
   return new HttpError(400, `the host ${JSON.stringify(hostname)} is not one this app serves (see the allowedHosts option)`, { code: 'ERR_HOST_NOT_ALLOWED' })
 }
 
 export { HTML }
+export { isLoopback } from './debug-gate.js'

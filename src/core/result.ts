@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import { Context, HTML, JSON_TYPE, OCTETS, type Respondable } from './context.js'
+import { CarafeError } from './errors.js'
 
 /**
  * Turn what a handler returned into the response on `c`:
@@ -9,7 +10,22 @@ import { Context, HTML, JSON_TYPE, OCTETS, type Respondable } from './context.js
  * whatever the handler already set on `c`.
  */
 export function applyResult(c: Context<any>, value: unknown): void | Promise<void> {
-  if (value === undefined || value === c) return
+  if (value === undefined) return
+  return applyHandlerResult(c, value)
+}
+
+/**
+ * {@link applyResult} for what a route handler returned, which must answer: `undefined`
+ * with nothing set on `c` (no status, header or body) is a forgotten `return`, and
+ * would otherwise go out as an empty 200. The dispatcher calls this one directly, so a
+ * handler that returns a value pays the same two comparisons as before the check existed.
+ */
+export function applyHandlerResult(c: Context<any>, value: unknown): void | Promise<void> {
+  if (value === undefined) {
+    if (c.responseBody === null && c.statusCode === 200 && c.contentType === null && c.responseHeaders === null && !EMPTY_ON_PURPOSE.has(c)) throw noResponse(c)
+    return
+  }
+  if (value === c) return
   switch (typeof value) {
     case 'string':
       c.body(value, undefined, c.contentType ?? HTML)
@@ -25,6 +41,7 @@ export function applyResult(c: Context<any>, value: unknown): void | Promise<voi
   }
   if (value === null) {
     c.body(null)
+    EMPTY_ON_PURPOSE.add(c)
     return
   }
   if (isRespondable(value)) return value.respond(c)
@@ -73,6 +90,17 @@ function isGenerator(v: object): boolean {
 function toAsyncIterable(v: Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array | string> {
   if (Symbol.asyncIterator in v) return v
   return (async function* () { yield* v })()
+}
+
+/**
+ * Contexts answered with `null` (an empty 200 on purpose), which look exactly like ones
+ * nobody answered: a mounted Carafe app's handler returns `null`, and the outer route's
+ * handler (the mount) then returns nothing. Only the `null` path pays for this.
+ */
+const EMPTY_ON_PURPOSE = new WeakSet<Context<any>>()
+
+function noResponse(c: Context<any>): CarafeError {
+  return new CarafeError('ERR_NO_RESPONSE', `the handler for ${c.req.method} ${c.path} returned nothing and set no response; return a value (a string, an object, c.json(…)), or set one on c (c.text(…), c.status(204))`)
 }
 
 /** The JSON content type, re-exported for writers. */

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Context } from '../core/context.js'
 import { escapeHtml } from '../util/html-escape.js'
@@ -12,16 +13,26 @@ interface Frame {
 
 const CONTEXT_LINES = 5
 
+/** Request headers whose values are credentials: the page shows that they were sent, never what they hold. */
+const MASKED_HEADERS = new Set(['cookie', 'authorization', 'proxy-authorization'])
+
+/** Carafe's own files: the compiled tree this module sits in, and the TypeScript sources beside it. */
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const CARAFE_DIRS = [path.resolve(HERE, '..'), path.resolve(HERE, '../../src')]
+
 /**
  * The debug error page: the error, each stack frame with the source lines around it
  * (TypeScript sources when source maps are on, as `run({ debug: true })` turns them), and
- * the request. Only ever rendered in debug mode, for loopback clients.
+ * the request, with credentials (`Cookie`, `Authorization`) masked. Only ever rendered in
+ * debug mode, for the clients `mayShowDebugPage` lets through. Source lines come only from
+ * frames of the real stack and only from files under the app's root or Carafe's own sources.
  */
 export function renderDebugPage(error: unknown, c: Context<any>): string {
   const err = error instanceof Error ? error : new Error(String(error))
-  const frames = parseStack(err.stack ?? '')
-  const sources = frames.map(renderFrame).join('\n')
-  const headers = c.req.headers().map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')
+  const frames = parseStack(err)
+  const roots = readableRoots(c.root)
+  const sources = frames.map((f) => renderFrame(f, roots)).join('\n')
+  const headers = c.req.headers().map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(MASKED_HEADERS.has(k.toLowerCase()) ? mask(v) : v)}</td></tr>`).join('')
   const params = Object.entries(c.params as Record<string, unknown>).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('')
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -50,22 +61,60 @@ ${sources || `<pre>${escapeHtml(err.stack ?? String(error))}</pre>`}
 `
 }
 
-function parseStack(stack: string): Frame[] {
+function mask(value: string): string {
+  return `(masked: ${value.length} characters)`
+}
+
+/**
+ * The frames of the real stack, never lines of the message. `stack` starts with
+ * `Name: message`, and a message may hold anything, including lines shaped like frames
+ * (`at x (/etc/passwd:3:1)`) from user input: skip the message as a whole, then read frame
+ * lines until the first line that is not one. When the stack does not start with the
+ * message (it was changed after the error was made), no frame is trusted.
+ */
+function parseStack(err: Error): Frame[] {
+  const stack = typeof err.stack === 'string' ? err.stack : ''
+  const message = String(err.message)
+  const at = message === '' ? 0 : stack.indexOf(message)
+  if (at < 0 || stack.slice(0, at).includes('\n')) return []
+  const newline = stack.indexOf('\n', at + message.length)
+  if (newline < 0) return []
   const frames: Frame[] = []
-  for (const line of stack.split('\n')) {
-    const m = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/.exec(line)
-    if (m === null) continue
+  for (const line of stack.slice(newline + 1).split('\n')) {
+    const m = /^\s+at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/.exec(line)
+    if (m === null) break
     frames.push({ fn: m[1] ?? '<anonymous>', file: m[2]!, line: Number(m[3]), column: Number(m[4]) })
   }
   return frames
 }
 
-function renderFrame(f: Frame): string {
-  const file = f.file.startsWith('file://') ? fileURLToPath(f.file) : f.file
+/** Folders whose files the page may read: the app's root and Carafe's own sources (real paths, so a symlink cannot lead out). */
+function readableRoots(appRoot: string): string[] {
+  const roots: string[] = []
+  for (const dir of [appRoot, ...CARAFE_DIRS]) {
+    try { roots.push(realpathSync(dir)) } catch { /* a folder that does not exist holds nothing to read */ }
+  }
+  return roots
+}
+
+/** The real path of `file` when it lies under one of `roots`, else `null`. */
+function readablePath(file: string, roots: readonly string[]): string | null {
+  if (!path.isAbsolute(file)) return null
+  let real: string
+  try { real = realpathSync(file) } catch { return null }
+  return roots.some((r) => real.startsWith(r.endsWith(path.sep) ? r : r + path.sep)) ? real : null
+}
+
+function renderFrame(f: Frame, roots: readonly string[]): string {
+  let file = f.file
+  if (file.startsWith('file://')) {
+    try { file = fileURLToPath(file) } catch { /* shown as is, not read */ }
+  }
   const lib = file.startsWith('node:') || file.includes('/node_modules/') || file.includes('/carafe/dist/')
   let code = ''
-  if (!file.startsWith('node:')) {
-    const lines = readLines(file)
+  const readable = readablePath(file, roots)
+  if (readable !== null) {
+    const lines = readLines(readable)
     if (lines !== null) {
       const from = Math.max(1, f.line - CONTEXT_LINES)
       const to = Math.min(lines.length, f.line + CONTEXT_LINES)

@@ -142,11 +142,12 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, log: Acce
 /**
  * Serve until Ctrl+C or SIGTERM: the `run()` of Bottle and Flask. Settings from the CLI
  * (`CARAFE_HOST`, `CARAFE_PORT`, `CARAFE_DEBUG`, `CARAFE_LOG`) override the code's, so
- * `carafe run app.ts --port 9000` works on an app that says `run({ port: 8000 })`.
+ * `carafe run app.ts --port 9000` works on an app that says `run({ port: 8000 })`. Inside a
+ * test it does nothing (see `shouldListen`), so tests can import the app module.
  */
 export async function run(app: Carafe, options: RunOptions = {}): Promise<CarafeServer | undefined> {
   // `carafe routes` imports the script only to read its routes.
-  if (process.env.CARAFE_NO_LISTEN === '1') return undefined
+  if (process.env.CARAFE_NO_LISTEN === '1' || !shouldListen()) return undefined
   const env = process.env
   const port = env.CARAFE_PORT !== undefined ? Number(env.CARAFE_PORT) : options.port
   const host = env.CARAFE_HOST ?? options.host
@@ -187,6 +188,26 @@ export async function run(app: Carafe, options: RunOptions = {}): Promise<Carafe
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   return server
+}
+
+let skipNoted = false
+
+/**
+ * Whether `run()` serves, or leaves the app to the tests that imported it: a test file that
+ * imports an app module calling `run()` must not bind a port and hang. `CARAFE_TESTING=1`
+ * says "tests" for any runner; `node --test` says it by itself (`NODE_TEST_CONTEXT` in each
+ * test file's process). `carafe run` (which sets `CARAFE_APP_FILE`) and `CARAFE_TESTING=0`
+ * always serve: a server a test spawns inherits `NODE_TEST_CONTEXT` too.
+ */
+function shouldListen(): boolean {
+  const env = process.env
+  if (env.CARAFE_TESTING === '1') return false
+  if (env.CARAFE_TESTING === '0' || env.CARAFE_APP_FILE !== undefined || env.NODE_TEST_CONTEXT === undefined) return true
+  if (!skipNoted) {
+    skipNoted = true
+    console.error('carafe: run() does not listen inside a node --test process; test the exported app with app.request() or testClient(app) (a server a test spawns: set CARAFE_TESTING=0, or start it with carafe run)')
+  }
+  return false
 }
 
 export type { IncomingMessage, ServerResponse }

@@ -1,10 +1,14 @@
+import path from 'node:path'
 import nunjucks from 'nunjucks'
 import { CarafeError } from '../core/errors.js'
+import { assertTemplateName, templatePath } from './name.js'
 
 /**
  * A template engine: Carafe's default is Nunjucks (Jinja2's syntax: `{{ var }}`,
  * `{% extends %}`, `{% include %}`, `{% for %}`, filters). Pass another as
- * `new Carafe({ templates: engine })`.
+ * `new Carafe({ templates: engine })`; it gets names straight from `c.render(name)`, which
+ * may come from the request, so it should check them with {@link assertTemplateName}.
+ * Templates are code: never compile one from user input.
  */
 export interface TemplateEngine {
   render(name: string, data: Record<string, unknown>): string | Promise<string>
@@ -22,23 +26,32 @@ export interface NunjucksEngineOptions {
 
 /**
  * The default engine: Nunjucks with autoescaping on, and Jinja2's habit of dropping the
- * single newline that ends a template file (`keep_trailing_newline=False`).
+ * single newline that ends a template file (`keep_trailing_newline=False`). Every name it
+ * loads, from `render()` or from `{% extends %}`/`{% include %}` inside a template, must
+ * pass {@link assertTemplateName} and lie inside `dir`.
  *
  * @example
  * new Carafe({ templates: createNunjucksEngine({ dir: 'views' }) })
  */
 export function createNunjucksEngine(options: NunjucksEngineOptions): TemplateEngine {
-  const loader = new nunjucks.FileSystemLoader(options.dir, { noCache: options.cache === false })
+  const dir = path.resolve(options.dir)
+  const loader = new nunjucks.FileSystemLoader(dir, { noCache: options.cache === false })
+  // Nunjucks' own check is a bare prefix test (`templates_secret/` passes for `templates/`),
+  // and it turns `./x` and `../x` in a template into absolute paths: check every lookup.
+  const getSource = loader.getSource.bind(loader)
+  loader.getSource = (name: string) => {
+    if (!path.isAbsolute(name)) assertTemplateName(name)
+    return getSource(templatePath(dir, name))
+  }
   const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false })
   for (const [k, v] of Object.entries(options.globals ?? {})) env.addGlobal(k, v)
   return {
     render(name, data) {
       return new Promise((resolve, reject) => {
+        assertTemplateName(name)
         env.render(name, data, (err, html) => {
           if (err !== null) {
-            if (/template not found/i.test(err.message)) {
-              reject(new CarafeError('ERR_TEMPLATE_NOT_FOUND', `template "${name}" was not found in ${options.dir}`))
-            } else reject(err)
+            reject(notFound(err, name, dir) ?? err)
             return
           }
           const out = html ?? ''
@@ -47,4 +60,25 @@ export function createNunjucksEngine(options: NunjucksEngineOptions): TemplateEn
       })
     },
   }
+}
+
+/**
+ * Nunjucks reports a template missing inside `{% extends %}` or `{% include %}` as
+ * `(/dir/outer.html)\n  Error: template not found: inner.html`, nested once per level: name
+ * the template that is really missing and the one that referenced it.
+ */
+function notFound(err: Error, name: string, dir: string): CarafeError | null {
+  const missing = /template not found: (.*)$/m.exec(err.message)
+  if (missing === null) return null
+  const wanted = relativeName(dir, missing[1]!.trim())
+  const chain = [...err.message.slice(0, missing.index).matchAll(/\(([^()\n]+)\)/g)].map((m) => relativeName(dir, m[1]!))
+  if (chain.length === 0) return new CarafeError('ERR_TEMPLATE_NOT_FOUND', `template "${wanted}" was not found in ${dir}`)
+  const from = chain.reverse().map((t) => `"${t}"`).join(', from ')
+  return new CarafeError('ERR_TEMPLATE_NOT_FOUND', `template "${wanted}" was not found in ${dir}; it is extended or included by ${from}${chain[chain.length - 1] === name ? '' : ` (rendering "${name}")`}`)
+}
+
+function relativeName(dir: string, file: string): string {
+  if (!path.isAbsolute(file)) return file
+  const rel = path.relative(dir, file)
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/')
 }
