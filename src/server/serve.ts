@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { AccessLog, type AccessLogFormat } from './access-log.js'
-import { cleanups, createNodeHandler } from './node.js'
+import { cleanups, continueOnRead, createNodeHandler } from './node.js'
 import type { Carafe } from '../core/app.js'
 
 /** Options for `app.listen()`. Every limit is on by default. */
@@ -63,6 +63,12 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
   server.on('connection', (socket: Socket) => {
     state.open++
     socket.once('close', () => { state.open-- })
+  })
+  // Without this listener Node answers `100 Continue` to every `Expect: 100-continue` at once,
+  // so a client is invited to send a body that is then refused (and reset) as too large.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    continueOnRead(req, res)
+    handler(req, res)
   })
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, log))
   await app.startup()
