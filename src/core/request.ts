@@ -16,6 +16,21 @@ export interface RequestSettings {
   readonly trustProxy: boolean
 }
 
+/** Requests with cleanups still to run, per app (its settings object); shutdown runs what is left. */
+const UNFINISHED = new WeakMap<RequestSettings, Set<CarafeRequest>>()
+
+/**
+ * Run the cleanups of every request of an app that has not run them yet. The server calls
+ * this at shutdown, once every connection is closed: a request cut off there (an upload in
+ * flight) may still be unwinding when the process exits, and its temporary files must not
+ * outlive it.
+ */
+export function runUnfinishedCleanups(settings: RequestSettings): Promise<void> {
+  const open = UNFINISHED.get(settings)
+  if (open === undefined) return Promise.resolve()
+  return Promise.all([...open].map((r) => r.runCleanups())).then(() => undefined)
+}
+
 /**
  * The incoming request, the same for both doors. Header names are case-insensitive; the
  * body is read once (with the size limit enforced while streaming) and cached, so
@@ -80,7 +95,13 @@ export abstract class CarafeRequest {
 
   /** Run `fn` when the request is over (response sent, failed, or the client left). */
   addCleanup(fn: () => unknown): void {
-    ;(this.#cleanups ??= []).push(fn)
+    if (this.#cleanups === null) {
+      this.#cleanups = []
+      let open = UNFINISHED.get(this.settings)
+      if (open === undefined) UNFINISHED.set(this.settings, open = new Set())
+      open.add(this)
+    }
+    this.#cleanups.push(fn)
   }
 
   /** Run the cleanups (the doors call this once the response is done); settles when all have. */
@@ -88,6 +109,7 @@ export abstract class CarafeRequest {
     const list = this.#cleanups
     if (list === null) return Promise.resolve()
     this.#cleanups = null
+    UNFINISHED.get(this.settings)?.delete(this)
     return Promise.all(list.map(async (fn) => {
       try {
         await fn()

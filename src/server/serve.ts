@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import { AccessLog, type AccessLogFormat } from './access-log.js'
 import { cleanups, continueOnRead, createNodeHandler } from './node.js'
 import type { Carafe } from '../core/app.js'
+import { runUnfinishedCleanups, type RequestSettings } from '../core/request.js'
 
 /** Options for `app.listen()`. Every limit is on by default. */
 export interface ListenOptions {
@@ -83,7 +84,7 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     port,
     url: `http://${shown}:${port}/`,
     close() {
-      closing ??= drain(server, state, options.shutdownTimeout ?? 10_000).then(() => { log?.flush(); return app.shutdown() })
+      closing ??= drain(server, state, options.shutdownTimeout ?? 10_000, app.requestSettings).then(() => { log?.flush(); return app.shutdown() })
       return closing
     },
   }
@@ -110,8 +111,8 @@ function bind(server: Server, port: number, host: string | undefined): Promise<s
   })
 }
 
-/** Stop accepting; close idle keep-alive sockets as they become idle; force the rest after `timeout`. */
-async function drain(server: Server, state: { closing: boolean }, timeout: number): Promise<void> {
+/** Stop accepting; close idle keep-alive sockets as they become idle; force the rest after `timeout`; remove what cut-off requests left. */
+async function drain(server: Server, state: { closing: boolean }, timeout: number, settings: RequestSettings): Promise<void> {
   state.closing = true
   const closed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections()
@@ -123,7 +124,8 @@ async function drain(server: Server, state: { closing: boolean }, timeout: numbe
   clearTimeout(timer)
   server.closeAllConnections()
   await closed
-  await Promise.all(cleanups)
+  // Requests cut off just now have not reached their own cleanup yet: remove their uploads here.
+  await Promise.all([...cleanups, runUnfinishedCleanups(settings)])
 }
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
