@@ -387,7 +387,10 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, messa
 function crash(error: unknown, res: ServerResponse): void {
   console.error('[carafe] internal error while writing a response:', error)
   if (!res.headersSent) {
-    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
+    // A `writeHead` that threw (a header value Node refuses) has already set the status
+    // text and maybe some headers: the 500 must carry none of them ("500 OK").
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    res.writeHead(500, 'Internal Server Error', { 'content-type': 'text/plain; charset=utf-8', 'content-length': '26', connection: 'close' })
     res.end('500 Internal Server Error\n')
   } else res.destroy()
 }
