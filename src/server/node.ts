@@ -292,7 +292,7 @@ const LINGER_BYTES = 64 * 1024 * 1024
  * closes while bytes are still arriving: the unread data makes the kernel reset the
  * connection, and the reset discards the response the client had not read yet. So after
  * the response Carafe only half-closes (FIN), drops the rest of the body as it arrives
- * (never parsing it), and closes once it is all in or after {@link LINGER_TIME} or
+ * (no form or JSON parser sees it), and closes once it is all in or after {@link LINGER_TIME} or
  * {@link LINGER_BYTES}, whichever comes first (bounded, so a client cannot keep a
  * connection busy by sending for ever).
  *
