@@ -429,8 +429,10 @@ export class Carafe implements AppServices {
    */
   async run(options: RunOptions = {}): Promise<CarafeServer | undefined> {
     RUN_APPS.push(this)
+    // Taken now, before any await: who called run() decides whether a test imported it.
+    const stack = new Error().stack
     const { run } = await import('../server/serve.js')
-    return run(this, options)
+    return run(this, options, stack)
   }
 
   // ---- static files --------------------------------------------------------------------

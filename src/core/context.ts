@@ -329,7 +329,10 @@ export class Context<P = Record<string, unknown>> {
 
   /**
    * Set (or with `append`, add) a response header. A value with CR or LF is refused, so a
-   * header can never be split into two (response splitting).
+   * header can never be split into two (response splitting), and so is any character a
+   * header cannot carry (controls, and anything past U+00FF: RFC 9110 §5.5), here where it
+   * is set, so the error takes the normal path (500, `onError`) instead of failing the
+   * response half-written.
    */
   header(name: string, value: string | number, options?: { append?: boolean }): this {
     if (this.#prebuilt !== null) this.#unpack()
@@ -463,8 +466,13 @@ export class Context<P = Record<string, unknown>> {
  * value that cannot end the header line (response splitting).
  */
 function checkHeader(name: string, key: string, text: string): void {
-  if (/[\r\n\0]/.test(text) || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(key)) {
-    throw new TypeError(`refusing header ${JSON.stringify(name)}: names must be tokens and values must not contain CR, LF or NUL`)
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(key)) {
+    throw new TypeError(`refusing header ${JSON.stringify(name)}: a header name must be a token (letters, digits and !#$%&'*+.^_\`|~-)`)
+  }
+  const bad = /[^\t\x20-\x7e\x80-\xff]/.exec(text)
+  if (bad !== null) {
+    const code = `U+${text.codePointAt(bad.index)!.toString(16).toUpperCase().padStart(4, '0')}`
+    throw new TypeError(`refusing header ${JSON.stringify(name)}: its value contains ${code}, but header values may hold only visible ASCII, spaces, tabs and Latin-1 (up to U+00FF) and no CR, LF or NUL; percent-encode other text (encodeURIComponent), e.g. filename*=UTF-8''… in Content-Disposition (RFC 8187)`)
   }
 }
 

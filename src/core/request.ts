@@ -22,6 +22,21 @@ export interface RequestSettings {
   readonly trustedOrigins: readonly string[]
 }
 
+/** Requests with cleanups still to run, per app (its settings object); shutdown runs what is left. */
+const UNFINISHED = new WeakMap<RequestSettings, Set<CarafeRequest>>()
+
+/**
+ * Run the cleanups of every request of an app that has not run them yet. The server calls
+ * this at shutdown, once every connection is closed: a request cut off there (an upload in
+ * flight) may still be unwinding when the process exits, and its temporary files must not
+ * outlive it.
+ */
+export function runUnfinishedCleanups(settings: RequestSettings): Promise<void> {
+  const open = UNFINISHED.get(settings)
+  if (open === undefined) return Promise.resolve()
+  return Promise.all([...open].map((r) => r.runCleanups())).then(() => undefined)
+}
+
 /**
  * The incoming request, the same for both doors. Header names are case-insensitive; the
  * body is read once (with the size limit enforced while streaming) and cached, so
@@ -148,7 +163,13 @@ export abstract class CarafeRequest {
 
   /** Run `fn` when the request is over (response sent, failed, or the client left). */
   addCleanup(fn: () => unknown): void {
-    ;(this.#cleanups ??= []).push(fn)
+    if (this.#cleanups === null) {
+      this.#cleanups = []
+      let open = UNFINISHED.get(this.settings)
+      if (open === undefined) UNFINISHED.set(this.settings, open = new Set())
+      open.add(this)
+    }
+    this.#cleanups.push(fn)
   }
 
   /** Run the cleanups (the doors call this once the response is done); settles when all have. */
@@ -156,6 +177,7 @@ export abstract class CarafeRequest {
     const list = this.#cleanups
     if (list === null) return Promise.resolve()
     this.#cleanups = null
+    UNFINISHED.get(this.settings)?.delete(this)
     return Promise.all(list.map(async (fn) => {
       try {
         await fn()
@@ -276,18 +298,38 @@ function parseJson<T>(text: string): T {
   // Prototype poisoning (as Fastify refuses it): a "__proto__" key, or "constructor" holding
   // "prototype", becomes dangerous the moment the value is merged into another object. Only
   // a body that could spell them (plainly or with \u escapes) needs the slow scan.
-  if ((text.includes('__proto__') || text.includes('prototype') || text.includes('\\u')) && isPoisoned(value, 0)) {
+  if ((text.includes('__proto__') || text.includes('prototype') || text.includes('\\u')) && isPoisoned(value)) {
     throw new HttpError(400, 'the JSON body has a "__proto__" or "constructor.prototype" key, which is not allowed', { code: 'ERR_PROTO_POISONING' })
   }
   return value
 }
 
-function isPoisoned(value: unknown, depth: number): boolean {
-  if (typeof value !== 'object' || value === null || depth > 256) return false
-  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true
-  const ctor = (value as Record<string, unknown>).constructor
-  if (Object.prototype.hasOwnProperty.call(value, 'constructor') && typeof ctor === 'object' && ctor !== null && Object.prototype.hasOwnProperty.call(ctor, 'prototype')) return true
-  for (const k in value) if (isPoisoned((value as Record<string, unknown>)[k], depth + 1)) return true
+/**
+ * Walk the whole parsed value with an explicit stack: a depth limit would let a key nested
+ * one level deeper through, and recursion would overflow on deep input. `JSON.parse`
+ * output is a tree (no cycles), so every object is visited once.
+ */
+function isPoisoned(root: unknown): boolean {
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const value = stack.pop()
+    if (typeof value !== 'object' || value === null) continue
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const v: unknown = value[i]
+        if (typeof v === 'object' && v !== null) stack.push(v)
+      }
+      continue
+    }
+    if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true
+    const record = value as Record<string, unknown>
+    const ctor = record.constructor
+    if (Object.prototype.hasOwnProperty.call(value, 'constructor') && typeof ctor === 'object' && ctor !== null && Object.prototype.hasOwnProperty.call(ctor, 'prototype')) return true
+    for (const k in record) {
+      const v = record[k]
+      if (typeof v === 'object' && v !== null) stack.push(v)
+    }
+  }
   return false
 }
 

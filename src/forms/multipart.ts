@@ -1,5 +1,5 @@
 import { Busboy } from '@fastify/busboy'
-import type { Readable } from 'node:stream'
+import { finished, type Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { HttpError } from '../core/errors.js'
 import { Form } from './form.js'
@@ -83,7 +83,7 @@ export async function parseMultipart(body: Readable, contentType: string, option
   busboy.on('partsLimit', () => fail(tooLarge(`too many parts: at most ${limits.parts} per request`)))
 
   try {
-    await pipeline(body, busboy)
+    await feed(body, busboy)
     await Promise.all(writes)
   } catch (e) {
     for (const s of spools) s.destroy()
@@ -93,4 +93,24 @@ export async function parseMultipart(body: Readable, contentType: string, option
   }
   if (failure !== null) throw failure
   return form
+}
+
+/**
+ * Pipe the body into the parser until the parser is done. Unlike `pipeline()`, a failure
+ * never destroys the body: on the Node door that would reset the connection before the
+ * 413 or 400 is written, and the client would see a broken pipe instead. The body is left
+ * unpiped and paused; the door drains what is left after answering.
+ */
+function feed(body: Readable, parser: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // The body failing (the client went away: ECONNRESET or a premature close) fails the parser.
+    const stopBody = finished(body, { writable: false }, (e) => { if (e) parser.destroy(e) })
+    finished(parser, (e) => {
+      stopBody()
+      body.unpipe(parser)
+      if (e) reject(e)
+      else resolve()
+    })
+    body.pipe(parser)
+  })
 }

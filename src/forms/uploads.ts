@@ -114,15 +114,19 @@ export function safeFilename(name: string): string {
 export class SpoolDir {
   #dir: Promise<string> | null = null
   #count = 0
+  #closed = false
 
-  /** A fresh file path inside the folder. */
+  /** A fresh file path inside the folder; refused once `cleanup()` has started. */
   async next(): Promise<string> {
+    // A spool still writing when the request ends must not make a folder nobody removes.
+    if (this.#closed) throw new Error('the upload folder of this request was already removed')
     this.#dir ??= mkdtemp(path.join(tmpdir(), 'carafe-upload-'))
     return path.join(await this.#dir, `part-${this.#count++}`)
   }
 
   /** Remove the folder and everything in it. */
   async cleanup(): Promise<void> {
+    this.#closed = true
     if (this.#dir === null) return
     const dir = await this.#dir.catch(() => null)
     if (dir !== null) await rm(dir, { recursive: true, force: true })
@@ -167,6 +171,9 @@ export class Spool extends Writable {
     this.#chunks.push(chunk)
     if (this.#size <= this.#threshold) return done()
     this.#dir.next().then((p) => {
+      // Destroyed while the folder was being made (the parse failed or the client left):
+      // opening the file now would leak its descriptor, since nothing would close it.
+      if (this.destroyed) return done()
       this.path = p
       this.#file = createWriteStream(p)
       this.#file.on('error', (e) => this.destroy(e))

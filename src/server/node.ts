@@ -239,7 +239,10 @@ class NodeRequest extends CarafeRequest {
 export function writeResponse(c: Context<any>, req: IncomingMessage, res: ServerResponse, log: AccessLog | null): void {
   const body = c.responseBody
   const status = c.statusCode
-  if (c.req.bodyRefused) res.shouldKeepAlive = false
+  if (c.req.bodyRefused) {
+    res.shouldKeepAlive = false
+    lingerAfter(req)
+  }
   if (c.req.hasCleanups) {
     const run = (): void => {
       const done = c.req.runCleanups()
@@ -306,6 +309,66 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
   })
 }
 
+/** After a refused body: the longest Carafe keeps reading (and dropping) what the client still sends, in ms. */
+const LINGER_TIME = 5_000
+/** After a refused body: the most bytes read (and dropped) before the connection is closed anyway. */
+const LINGER_BYTES = 64 * 1024 * 1024
+
+/**
+ * Close a connection whose request body was refused (413, or a failed upload) the way nginx
+ * does (its "lingering close"). A client that sends its whole body before reading, as
+ * Python's http.client, requests and browsers do, never sees an answer if the server
+ * closes while bytes are still arriving: the unread data makes the kernel reset the
+ * connection, and the reset discards the response the client had not read yet. So after
+ * the response Carafe only half-closes (FIN), drops the rest of the body as it arrives
+ * (no form or JSON parser sees it), and closes once it is all in or after {@link LINGER_TIME} or
+ * {@link LINGER_BYTES}, whichever comes first (bounded, so a client cannot keep a
+ * connection busy by sending for ever).
+ *
+ * Node ends a `Connection: close` response with `socket.destroySoon()`, which destroys the
+ * socket as soon as the response is flushed; it is wrapped on this one socket.
+ */
+function lingerAfter(req: IncomingMessage): void {
+  const socket = req.socket
+  const destroySoon = socket.destroySoon
+  socket.destroySoon = function lingerThenClose(): void {
+    socket.destroySoon = destroySoon
+    if (req.complete || socket.destroyed) return destroySoon.call(socket)
+    socket.end()
+    let left = LINGER_BYTES
+    const timer = setTimeout(() => socket.destroy(), LINGER_TIME)
+    const close = (): void => {
+      clearTimeout(timer)
+      destroySoon.call(socket)
+    }
+    req.on('data', (chunk: Buffer) => {
+      left -= chunk.length
+      if (left < 0) socket.destroy()
+    })
+    req.once('end', close)
+    socket.once('close', () => clearTimeout(timer))
+    // A body read in part was paused when it was refused: from here on it only drains.
+    req.resume()
+  }
+}
+
+/**
+ * Send `100 Continue` (for a request with `Expect: 100-continue`) only once something reads
+ * the body (RFC 9110 §10.1.1). A request the app answers without reading it (413 by its
+ * declared `Content-Length` against the route's own limit, 401, 404) gets that answer at
+ * once, and the client never sends the body. `_read` is the stream's pull hook: every way
+ * of reading a `Readable` (`data` events, `pipe`, `read()`, async iteration) goes through it.
+ */
+export function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
+  const read = req._read
+  req._read = function continueThenRead(this: IncomingMessage, size: number): void {
+    req._read = read
+    // Node drains an unread body itself once the response is sent; no `100` after the answer.
+    if (!res.headersSent) res.writeContinue()
+    read.call(this, size)
+  }
+}
+
 function writeFetchResponse(c: Context<any>, response: Response, req: IncomingMessage, res: ServerResponse, log: AccessLog | null): void {
   const headers: Record<string, HeaderValue> = {}
   for (const [k, v] of response.headers) if (k !== 'set-cookie') headers[k] = v
@@ -353,7 +416,10 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, messa
 function crash(error: unknown, res: ServerResponse): void {
   console.error('[carafe] internal error while writing a response:', error)
   if (!res.headersSent) {
-    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
+    // A `writeHead` that threw (a header value Node refuses) has already set the status
+    // text and maybe some headers: the 500 must carry none of them ("500 OK").
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    res.writeHead(500, 'Internal Server Error', { 'content-type': 'text/plain; charset=utf-8', 'content-length': '26', connection: 'close' })
     res.end('500 Internal Server Error\n')
   } else res.destroy()
 }

@@ -1,8 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { realpathSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Socket } from 'node:net'
 import { AccessLog, type AccessLogFormat } from './access-log.js'
-import { cleanups, createNodeHandler } from './node.js'
+import { cleanups, continueOnRead, createNodeHandler } from './node.js'
 import type { Carafe } from '../core/app.js'
+import { runUnfinishedCleanups, type RequestSettings } from '../core/request.js'
 
 /** Options for `app.listen()`. Every limit is on by default. */
 export interface ListenOptions {
@@ -64,6 +68,12 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     state.open++
     socket.once('close', () => { state.open-- })
   })
+  // Without this listener Node answers `100 Continue` to every `Expect: 100-continue` at once,
+  // so a client is invited to send a body that is then refused (and reset) as too large.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    continueOnRead(req, res)
+    handler(req, res)
+  })
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, log))
   await app.startup()
   const host = await bind(server, options.port ?? 8000, options.host)
@@ -77,7 +87,7 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     port,
     url: `http://${shown}:${port}/`,
     close() {
-      closing ??= drain(server, state, options.shutdownTimeout ?? 10_000).then(() => { log?.flush(); return app.shutdown() })
+      closing ??= drain(server, state, options.shutdownTimeout ?? 10_000, app.requestSettings).then(() => { log?.flush(); return app.shutdown() })
       return closing
     },
   }
@@ -104,8 +114,8 @@ function bind(server: Server, port: number, host: string | undefined): Promise<s
   })
 }
 
-/** Stop accepting; close idle keep-alive sockets as they become idle; force the rest after `timeout`. */
-async function drain(server: Server, state: { closing: boolean }, timeout: number): Promise<void> {
+/** Stop accepting; close idle keep-alive sockets as they become idle; force the rest after `timeout`; remove what cut-off requests left. */
+async function drain(server: Server, state: { closing: boolean }, timeout: number, settings: RequestSettings): Promise<void> {
   state.closing = true
   const closed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections()
@@ -117,7 +127,8 @@ async function drain(server: Server, state: { closing: boolean }, timeout: numbe
   clearTimeout(timer)
   server.closeAllConnections()
   await closed
-  await Promise.all(cleanups)
+  // Requests cut off just now have not reached their own cleanup yet: remove their uploads here.
+  await Promise.all([...cleanups, runUnfinishedCleanups(settings)])
 }
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
@@ -145,9 +156,9 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, log: Acce
  * `carafe run app.ts --port 9000` works on an app that says `run({ port: 8000 })`. Inside a
  * test it does nothing (see `shouldListen`), so tests can import the app module.
  */
-export async function run(app: Carafe, options: RunOptions = {}): Promise<CarafeServer | undefined> {
+export async function run(app: Carafe, options: RunOptions = {}, callStack?: string): Promise<CarafeServer | undefined> {
   // `carafe routes` imports the script only to read its routes.
-  if (process.env.CARAFE_NO_LISTEN === '1' || !shouldListen()) return undefined
+  if (process.env.CARAFE_NO_LISTEN === '1' || !shouldListen(callStack)) return undefined
   const env = process.env
   const port = env.CARAFE_PORT !== undefined ? Number(env.CARAFE_PORT) : options.port
   const host = env.CARAFE_HOST ?? options.host
@@ -196,18 +207,44 @@ let skipNoted = false
  * Whether `run()` serves, or leaves the app to the tests that imported it: a test file that
  * imports an app module calling `run()` must not bind a port and hang. `CARAFE_TESTING=1`
  * says "tests" for any runner; `node --test` says it by itself (`NODE_TEST_CONTEXT` in each
- * test file's process). `carafe run` (which sets `CARAFE_APP_FILE`) and `CARAFE_TESTING=0`
- * always serve: a server a test spawns inherits `NODE_TEST_CONTEXT` too.
+ * test file's process), and then `run()` still serves when the module that called it is
+ * the process's entry point (a server script a test spawns inherits `NODE_TEST_CONTEXT`).
+ * `carafe run` (which sets `CARAFE_APP_FILE`) and `CARAFE_TESTING=0` always serve.
  */
-function shouldListen(): boolean {
+function shouldListen(callStack: string | undefined): boolean {
   const env = process.env
   if (env.CARAFE_TESTING === '1') return false
   if (env.CARAFE_TESTING === '0' || env.CARAFE_APP_FILE !== undefined || env.NODE_TEST_CONTEXT === undefined) return true
+  if (calledFromEntry(callStack)) return true
   if (!skipNoted) {
     skipNoted = true
     console.error('carafe: run() does not listen inside a node --test process; test the exported app with app.request() or testClient(app) (a server a test spawns: set CARAFE_TESTING=0, or start it with carafe run)')
   }
   return false
+}
+
+/** Carafe's own folder (the package root): frames under it are not the app's. */
+const OWN_ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
+
+/** True when the first frame of `stack` outside Carafe is the process's entry script (`process.argv[1]`). */
+function calledFromEntry(stack: string | undefined): boolean {
+  const entry = process.argv[1]
+  if (stack === undefined || entry === undefined) return false
+  const main = realOrSame(path.resolve(entry))
+  for (const m of stack.matchAll(/(?:\(|at )(?:file:\/\/)?(\/[^():\n]+):\d+:\d+\)?$/gm)) {
+    const file = realOrSame(decodeURIComponent(m[1]!))
+    const own = ['dist', 'src', path.join('build', 'src')].some((d) => file.startsWith(path.join(OWN_ROOT, d) + path.sep))
+    if (!own) return file === main
+  }
+  return false
+}
+
+function realOrSame(p: string): string {
+  try {
+    return realpathSync(p)
+  } catch {
+    return p
+  }
 }
 
 export type { IncomingMessage, ServerResponse }
