@@ -12,12 +12,8 @@ app.get('/get', (c) => c.signedCookie('sid') ?? 'none')
 export default app
 `
 
-/** Drop CARAFE_SECRET from the environment the CLI inherits, whatever the test runner had. */
-const noSecretEnv = (): Record<string, string> => {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'CARAFE_SECRET' && k !== 'CARAFE_DEV_SECRET') env[k] = v
-  return env
-}
+/** What a user's shell has: no secret at all (the test helper gives spawned apps a development one). */
+const noSecretEnv = { CARAFE_SECRET: undefined, CARAFE_DEV_SECRET: undefined }
 
 describe('carafe secret and the development secret', { timeout: 60_000 }, () => {
   it('carafe secret prints a fresh 32-byte random secret each time', async (t) => {
@@ -36,7 +32,7 @@ describe('carafe secret and the development secret', { timeout: 60_000 }, () => 
     const file = path.join(dir, 'app.ts')
     await writeFile(file, SIGNING_APP)
     const start = async (): Promise<string> => {
-      const p = spawnCli(t, ['run', file, '--port', '0', '--host', '127.0.0.1'], noSecretEnv())
+      const p = spawnCli(t, ['run', file, '--port', '0', '--host', '127.0.0.1'], noSecretEnv)
       const url = await waitForServer(p)
       return url
     }
@@ -59,7 +55,7 @@ describe('carafe secret and the development secret', { timeout: 60_000 }, () => 
     const file = path.join(dir, 'app.ts')
     await writeFile(file, SIGNING_APP)
     for (const secret of ['', 'password']) {
-      const p = spawnCli(t, ['run', file, '--port', '0', '--host', '127.0.0.1'], { CARAFE_SECRET: secret })
+      const p = spawnCli(t, ['run', file, '--port', '0', '--host', '127.0.0.1'], { CARAFE_SECRET: secret, CARAFE_DEV_SECRET: undefined })
       // Starting to serve instead of exiting is the bug: do not wait for an exit that never comes.
       assert.equal(await Promise.race([p.exited, p.waitFor(/Serving HTTP/).then(() => 'served', async () => p.exited)]), 1)
       assert.match(p.stderr(), /ERR_WEAK_SECRET/)
