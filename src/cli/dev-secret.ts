@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { lazyRequire } from '../util/lazy.js'
 
 /** A fresh secret: 32 random bytes, base64url (43 characters), as `carafe secret` prints it. */
 export function randomSecret(): string {
-  return randomBytes(32).toString('base64url')
+  // node:crypto only when a secret is made: every later start just reads the file.
+  return lazyRequire<typeof import('node:crypto')>('node:crypto').randomBytes(32).toString('base64url')
 }
 
 /**
