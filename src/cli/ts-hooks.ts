@@ -11,7 +11,9 @@
  *   nothing type-checked), with an inline source map so stack traces and the debug page
  *   show TypeScript lines. Compiled files are kept in a cache in the temp folder, keyed by
  *   path, size and modification time (one cached file per source file), so an unchanged
- *   app starts without esbuild.
+ *   app starts without esbuild. `carafe run` checks that folder is private before passing
+ *   it in (ts-cache.ts): whatever is in it runs as the user. A syntax error becomes one
+ *   `file:line:column` line with a code frame (syntax-error.ts, loaded only then).
  *
  * Everything else goes to Node's own resolution and loading unchanged.
  */
