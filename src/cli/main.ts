@@ -2,7 +2,7 @@
 import { readFileSync, existsSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { parseFlags, parsePort, UsageError } from './args.js'
+import { nearest, parseFlags, parsePort, UsageError } from './args.js'
 
 export const HELP = `Usage: carafe <command> [options]
 
@@ -14,19 +14,54 @@ Commands:
       --port PORT         port to listen on (default: the app's, else 8000)
       --debug             debug mode: error pages with source for local visitors
       --reload            restart when a file in the app's folder changes
+      --ignore GLOB       with --reload: do not restart for files matching GLOB (repeatable)
       --log FORMAT        access log: default, common, combined, json or off
   routes <file>           Print the app's route table, like flask routes
+  secret                  Print a fresh random secret for CARAFE_SECRET
 
 Options:
   -h, --help              show this help
   -v, --version           print the version
 `
 
+/** `carafe run --help`. */
+export const RUN_HELP = `Usage: carafe run <file> [options]
+
+Run an app file (.ts or .js; TypeScript needs no build step).
+
+Options:
+      --host ADDR         address to bind (default: the app's, else :: dual-stack)
+  -p, --port PORT         port to listen on (default: the app's, else 8000)
+      --debug             debug mode: error pages with source for local visitors
+      --reload            restart when a file in the app's folder changes
+      --ignore GLOB       with --reload: do not restart for files matching GLOB, e.g.
+                          'logs/' or '*.csv' (repeatable; node_modules, .git, .carafe,
+                          uploads/, data/ and *.db, *-wal, *-shm, *-journal are ignored)
+      --log FORMAT        access log: default, common, combined, json or off
+  -h, --help              show this help
+`
+
+/** `carafe routes --help`. */
+export const ROUTES_HELP = `Usage: carafe routes <file>
+
+Print the app's route table (name, methods, pattern), like flask routes.
+`
+
+/** `carafe secret --help`. */
+export const SECRET_HELP = `Usage: carafe secret
+
+Print a fresh random secret (32 random bytes, base64url) to use as CARAFE_SECRET or in
+new Carafe({ secrets: [...] }).
+`
+
+const COMMANDS = ['serve', 'run', 'routes', 'secret', 'help']
+
 const RUN_FLAGS = {
   host: { type: 'string' },
   port: { type: 'string', short: 'p' },
   debug: { type: 'boolean' },
   reload: { type: 'boolean' },
+  ignore: { type: 'string', multiple: true },
   log: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -53,28 +88,56 @@ export async function main(argv: string[]): Promise<void> {
       return runCommand(rest)
     case 'routes':
       return routesCommand(rest)
-    default:
-      throw new UsageError(command.startsWith('-') ? `unknown option '${command}'` : `unknown command '${command}'`)
+    case 'secret':
+      return secretCommand(rest)
+    default: {
+      if (command.startsWith('-')) throw new UsageError(`unknown option ${command}`)
+      const near = nearest(command, COMMANDS)
+      throw new UsageError(`unknown command "${command}"${near === undefined ? '' : ` (did you mean ${near}?)`}`)
+    }
   }
 }
 
 async function runCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseFlags(argv, RUN_FLAGS)
-  if (values.help === true) return void process.stdout.write(HELP)
-  const file = appFile(positionals)
+  const { values, positionals } = parseFlags(argv, RUN_FLAGS, RUN_HELP)
+  if (values.help === true) return void process.stdout.write(RUN_HELP)
+  if (values.ignore !== undefined && values.reload !== true) throw new UsageError('--ignore only applies with --reload', RUN_HELP)
+  const file = appFile(positionals, RUN_HELP)
   if (values.host !== undefined) process.env.CARAFE_HOST = String(values.host)
-  if (values.port !== undefined) process.env.CARAFE_PORT = String(parsePort(String(values.port)))
+  if (values.port !== undefined) process.env.CARAFE_PORT = String(parsePort(String(values.port), RUN_HELP))
   if (values.debug === true) process.env.CARAFE_DEBUG = '1'
   if (values.log !== undefined) {
     const log = String(values.log)
-    if (!['default', 'common', 'combined', 'json', 'off'].includes(log)) throw new UsageError(`--log takes default, common, combined, json or off, not "${log}"`)
+    if (!['default', 'common', 'combined', 'json', 'off'].includes(log)) throw new UsageError(`--log takes default, common, combined, json or off, not "${log}"`, RUN_HELP)
     process.env.CARAFE_LOG = log
   }
   process.env.CARAFE_APP_FILE = file
+  // The reloader's children inherit all of this through the environment, so each start is
+  // warned once and the secret is made once.
+  if (process.env.CARAFE_RELOAD !== '1') {
+    const { moduleTypeWarning } = await import('./module-type.js')
+    const warning = moduleTypeWarning(file)
+    if (warning !== undefined) console.error(warning)
+    // Development only: with no CARAFE_SECRET, a secret kept in <app folder>/.carafe/secret.
+    // `carafe start` (production) must not do this: it will require CARAFE_SECRET.
+    if (process.env.CARAFE_SECRET === undefined && process.env.CARAFE_DEV_SECRET === undefined) {
+      const { devSecret } = await import('./dev-secret.js')
+      try {
+        process.env.CARAFE_DEV_SECRET = devSecret(path.dirname(file))
+      } catch (e) {
+        console.error(`carafe: warning: no development secret (${(e as Error).message}); signed cookies need CARAFE_SECRET (make one with carafe secret)`)
+      }
+    }
+  }
   if (values.reload === true) {
     const { runWithReloader } = await import('./reloader.js')
-    const childArgv = [fileURLToPath(import.meta.url), 'run', file, ...argv.filter((a) => a !== '--reload' && a !== file)]
-    return runWithReloader(file, childArgv)
+    const ignore = Array.isArray(values.ignore) ? values.ignore : []
+    return runWithReloader(file, [fileURLToPath(import.meta.url), 'run', file], ignore)
+  }
+  if (process.env.CARAFE_RELOAD === '1' && process.channel !== undefined) {
+    // The reloader was killed without passing SIGTERM on: do not outlive it.
+    process.channel.unref()
+    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
   }
   const mod = await importApp(file)
   const { RUN_APPS } = await import('../server/run-state.js')
@@ -89,9 +152,18 @@ async function runCommand(argv: string[]): Promise<void> {
   }
 }
 
+async function secretCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseFlags(argv, { help: { type: 'boolean', short: 'h' } }, SECRET_HELP)
+  if (values.help === true) return void process.stdout.write(SECRET_HELP)
+  if (positionals.length > 0) throw new UsageError(`carafe secret takes no arguments (got ${positionals.join(' ')})`, SECRET_HELP)
+  const { randomSecret } = await import('./dev-secret.js')
+  console.log(randomSecret())
+}
+
 async function routesCommand(argv: string[]): Promise<void> {
-  const { positionals } = parseFlags(argv, {})
-  const file = appFile(positionals)
+  const { values, positionals } = parseFlags(argv, { help: { type: 'boolean', short: 'h' } }, ROUTES_HELP)
+  if (values.help === true) return void process.stdout.write(ROUTES_HELP)
+  const file = appFile(positionals, ROUTES_HELP)
   process.env.CARAFE_NO_LISTEN = '1'
   process.env.CARAFE_APP_FILE = file
   const mod = await importApp(file)
@@ -116,8 +188,8 @@ async function routesCommand(argv: string[]): Promise<void> {
   process.exit(0)
 }
 
-function appFile(positionals: string[]): string {
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the app file, e.g. carafe run app.ts' : `one app file, please (got ${positionals.join(' ')})`)
+function appFile(positionals: string[], usage: string): string {
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the app file, e.g. carafe run app.ts' : `one app file, please (got ${positionals.join(' ')})`, usage)
   const file = path.resolve(positionals[0]!)
   if (!existsSync(file)) {
     console.error(`carafe: no such file: ${positionals[0]}`)
@@ -133,10 +205,20 @@ async function importApp(file: string): Promise<Record<string, unknown>> {
     // .ts lines. Carafe itself is loaded first, so its own modules skip the hooks' worker.
     await import('../index.js')
     const { register } = await import('node:module')
-    register(new URL('./ts-hooks.js', import.meta.url))
+    const { privateCacheDir } = await import('./ts-cache.js')
+    register(new URL('./ts-hooks.js', import.meta.url), { data: { cacheDir: privateCacheDir() } })
     process.setSourceMapsEnabled(true)
   }
-  return import(pathToFileURL(file).href) as Promise<Record<string, unknown>>
+  try {
+    return await import(pathToFileURL(file).href) as Record<string, unknown>
+  } catch (e) {
+    // Node 20 reports a syntax error in an ES module with neither file nor line.
+    if (e instanceof SyntaxError && /\.m?js$/.test(file)) {
+      const { locateSyntaxError } = await import('./syntax-error.js')
+      throw (await locateSyntaxError(file)) ?? e
+    }
+    throw e
+  }
 }
 
 interface Runnable {
@@ -160,8 +242,13 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realPath(
   main(process.argv.slice(2)).catch((e: unknown) => {
     if (e instanceof UsageError) {
       console.error(`carafe: ${e.message}\n`)
-      process.stderr.write(HELP)
+      process.stderr.write(e.usage ?? HELP)
       process.exit(2)
+    }
+    // A syntax error in the app's TypeScript: the location and a code frame say it all.
+    if (e instanceof Error && e.name === 'CarafeSyntaxError') {
+      console.error(`carafe: syntax error in ${e.message}`)
+      process.exit(1)
     }
     console.error(e)
     process.exit(1)

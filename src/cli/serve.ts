@@ -64,19 +64,19 @@ interface ServeSettings {
 
 /** Read `carafe serve` arguments; a {@link UsageError} for anything that does not make sense. */
 export function parseServeArgs(argv: string[]): ServeSettings | 'help' {
-  const { values: v, positionals } = parseFlags(argv, FLAGS)
+  const { values: v, positionals } = parseFlags(argv, FLAGS, SERVE_HELP)
   if (v.help === true) return 'help'
   let dir = typeof v.directory === 'string' ? v.directory : undefined
-  let port = typeof v.port === 'string' ? parsePort(v.port) : undefined
+  let port = typeof v.port === 'string' ? parsePort(v.port, SERVE_HELP) : undefined
   // Like Python: a bare number is the port; anything else is the folder (use -d for a folder named 8080).
   for (const p of positionals) {
-    if (/^\d+$/.test(p) && port === undefined) port = parsePort(p)
+    if (/^\d+$/.test(p) && port === undefined) port = parsePort(p, SERVE_HELP)
     else if (dir === undefined) dir = p
-    else throw new UsageError(`unexpected argument "${p}" (carafe serve takes one folder and one port; see carafe serve --help)`)
+    else throw new UsageError(`unexpected argument "${p}" (carafe serve takes one folder and one port; see carafe serve --help)`, SERVE_HELP)
   }
   let maxAge = 0
   if (typeof v.cache === 'string') {
-    if (!/^\d+$/.test(v.cache)) throw new UsageError(`--cache takes a number of seconds, not "${v.cache}"`)
+    if (!/^\d+$/.test(v.cache)) throw new UsageError(`--cache takes a number of seconds, not "${v.cache}"`, SERVE_HELP)
     maxAge = Number(v.cache)
   }
   const compress = v.gzip === true || v.brotli === true ? { gzip: v.gzip === true, brotli: v.brotli === true } : false

@@ -11,13 +11,14 @@
  *   nothing type-checked), with an inline source map so stack traces and the debug page
  *   show TypeScript lines. Compiled files are kept in a cache in the temp folder, keyed by
  *   path, size and modification time (one cached file per source file), so an unchanged
- *   app starts without esbuild.
+ *   app starts without esbuild. `carafe run` checks that folder is private before passing
+ *   it in (ts-cache.ts): whatever is in it runs as the user. A syntax error becomes one
+ *   `file:line:column` line with a code frame (syntax-error.ts, loaded only then).
  *
  * Everything else goes to Node's own resolution and loading unchanged.
  */
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -66,20 +67,12 @@ export async function load(url: string, context: LoadContext, next: NextLoad): P
   return { format: 'module', source: await compiled(file), shortCircuit: true }
 }
 
-let cacheDir: string | null | undefined
+/** The cache folder `carafe run` checked and passed in (see ts-cache.ts); `null` for none. */
+let cacheDir: string | null = null
 
-/** The cache folder, made on first use; `null` when the temp folder is not writable. */
-function cache(): string | null {
-  if (cacheDir !== undefined) return cacheDir
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user'
-  const dir = path.join(tmpdir(), `carafe-ts-${uid}`)
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    cacheDir = dir
-  } catch {
-    cacheDir = null
-  }
-  return cacheDir
+/** Called by `register()` with the checked cache folder. */
+export function initialize(data: { cacheDir?: string | null } | undefined): void {
+  cacheDir = data?.cacheDir ?? null
 }
 
 /**
@@ -90,7 +83,7 @@ function cache(): string | null {
 async function compiled(file: string): Promise<string> {
   const st = statSync(file)
   const trailer = `\n//# carafe-ts ${CACHE_VERSION} ${st.size} ${st.mtimeMs} ${st.ino}\n`
-  const dir = cache()
+  const dir = cacheDir
   const cached = dir === null ? null : path.join(dir, `${createHash('sha1').update(file).digest('hex')}.js`)
   if (cached !== null) {
     try {
@@ -102,18 +95,26 @@ async function compiled(file: string): Promise<string> {
   }
   const source = readFileSync(file, 'utf8')
   const { transform } = await import('esbuild')
-  const out = await transform(source, {
-    loader: file.endsWith('x') ? 'tsx' : 'ts',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: 'inline',
-    sourcefile: file,
-    jsx: 'automatic',
-  })
+  let out: { code: string }
+  try {
+    out = await transform(source, {
+      loader: file.endsWith('x') ? 'tsx' : 'ts',
+      format: 'esm',
+      target: 'node20',
+      sourcemap: 'inline',
+      sourcefile: file,
+      jsx: 'automatic',
+      logLevel: 'silent',
+    })
+  } catch (e) {
+    const { syntaxError } = await import('./syntax-error.js')
+    throw syntaxError(file, source, e)
+  }
   if (cached !== null) {
     try {
-      const tmp = `${cached}.${process.pid}.tmp`
-      writeFileSync(tmp, out.code + trailer)
+      // Written whole under a fresh name, then renamed: a concurrent start never reads half a file.
+      const tmp = `${cached}.${process.pid}.${Date.now()}.tmp`
+      writeFileSync(tmp, out.code + trailer, { flag: 'wx', mode: 0o600 })
       renameSync(tmp, cached)
     } catch {
       // a read-only or full temp folder only costs the next start a compile
@@ -121,3 +122,4 @@ async function compiled(file: string): Promise<string> {
   }
   return out.code
 }
+

@@ -6,6 +6,7 @@ import { Dispatcher, type ErrorHandler } from './dispatch.js'
 import { formatRoute, type Handler, type Route, type RouteOptions } from './route.js'
 import { applyResult } from './result.js'
 import type { AppServices } from './services.js'
+import { Keyring, resolveSecrets } from '../session/secrets.js'
 import { BUILTIN_CONVERTERS, type ConverterFactory } from '../router/converters.js'
 import { compilePattern } from '../router/pattern.js'
 import { RouteTree } from '../router/tree.js'
@@ -38,7 +39,12 @@ export interface CarafeOptions {
   redirectSlashes?: boolean
   /** Limits for multipart uploads (`c.req.form()`). @default see {@link UploadLimits} */
   uploads?: UploadLimits
-  /** Secrets for signed cookies, newest first: the first signs, all verify (rotate by prepending). @default CARAFE_SECRET, else none */
+  /**
+   * Secrets, newest first: keys derived from the first sign, from all verify (rotate by
+   * prepending). Each must be at least 32 bytes (`npx carafe secret` makes one); an empty or
+   * shorter one is refused with `ERR_WEAK_SECRET`.
+   * @default CARAFE_SECRET, else (under `carafe run` only) the development secret in `.carafe/secret`, else none
+   */
   secrets?: string | string[]
   /**
    * Which proxies in front of the app to believe about the client's address, scheme and
@@ -99,8 +105,9 @@ export class Carafe implements AppServices {
   readonly bodyLimit: number
   /** Settings shared by every request of this app. */
   readonly requestSettings: RequestSettings
-  /** Secrets for signed cookies, newest first. */
+  /** The app's secrets, newest first (use {@link Carafe.key} rather than these). */
   readonly secrets: readonly string[]
+  readonly #keyring: Keyring
   readonly #options: CarafeOptions
   readonly #converters: Record<string, ConverterFactory>
   readonly #tree = new RouteTree<Route>()
@@ -130,14 +137,34 @@ export class Carafe implements AppServices {
       trustedOrigins: (options.trustedOrigins ?? []).map(toOrigin),
     }
     this.#allowedHost = compileAllowedHosts(options.allowedHosts)
-    const secrets = options.secrets ?? process.env.CARAFE_SECRET
-    this.secrets = secrets === undefined ? [] : typeof secrets === 'string' ? [secrets] : secrets
+    this.secrets = resolveSecrets(options.secrets)
+    this.#keyring = new Keyring(this.secrets)
     this.#converters = { ...BUILTIN_CONVERTERS, ...options.converters }
     if (options.static !== undefined) {
       const { engine, prefix } = addStaticFolder(this, options.static)
       this.#staticFolder = engine
       this.#staticPrefixes.push(prefix)
     }
+  }
+
+  // ---- keys --------------------------------------------------------------------------
+
+  /**
+   * The key to sign or encrypt with for `purpose` ('cookie', 'session', 'token', or a
+   * battery's own name): 32 bytes derived with HKDF-SHA256 from the newest secret, so each
+   * purpose has its own key. Throws `ERR_NO_SECRET` when the app has no secret. The buffer
+   * is shared: do not modify it.
+   *
+   * @example
+   * createHmac('sha256', app.key('token')).update(payload).digest('base64url')
+   */
+  key(purpose: string): Buffer {
+    return this.#keyring.key(purpose)
+  }
+
+  /** Every key for `purpose`, newest first, one per secret: verify against all of them. `[]` with no secret. */
+  keys(purpose: string): readonly Buffer[] {
+    return this.#keyring.keys(purpose)
   }
 
   // ---- routes ------------------------------------------------------------------------

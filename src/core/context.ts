@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import { CarafeError, HttpError } from './errors.js'
+import { HttpError } from './errors.js'
 import { serializeCookie, type CookieOptions } from '../session/cookie.js'
 import { signValue, unsignValue } from '../session/sign.js'
 import { errorsByField, settleSchema, ValidationError, type Validated, type ValidationTarget } from '../forms/validate.js'
@@ -181,7 +181,7 @@ export class Context<P = Record<string, unknown>> {
 
   /** A signed request cookie, verified against the app's secrets; `undefined` when missing, unsigned or tampered. */
   signedCookie(name: string): string | undefined {
-    return unsignValue(name, this.req.cookie(name), this.#app.secrets)
+    return unsignValue(name, this.req.cookie(name), this.#app.keys('cookie'))
   }
 
   /**
@@ -368,7 +368,8 @@ export class Context<P = Record<string, unknown>> {
 
   /**
    * Set a cookie with secure defaults: `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` on
-   * HTTPS. With `signed: true` the value is signed with the app's newest secret.
+   * HTTPS. With `signed: true` the value is signed with the app's newest `'cookie'` key
+   * (`ERR_NO_SECRET` when the app has no secret).
    *
    * @example
    * c.setCookie('theme', 'dark', { maxAge: 60 * 60 * 24 * 365 })
@@ -376,9 +377,7 @@ export class Context<P = Record<string, unknown>> {
   setCookie(name: string, value: string, options: CookieOptions = {}): this {
     let text = value
     if (options.signed === true) {
-      const secret = this.#app.secrets[0]
-      if (secret === undefined) throw new CarafeError('ERR_NO_SECRET', 'signed cookies need a secret: new Carafe({ secrets: [\'a long random string\'] }) or CARAFE_SECRET')
-      text = signValue(name, value, secret)
+      text = signValue(name, value, this.#app.key('cookie'))
     }
     return this.header('set-cookie', serializeCookie(name, text, options, this.req.protocol === 'https'), { append: true })
   }

@@ -5,8 +5,12 @@ export interface AppServices {
   readonly debug: boolean
   /** Folder that relative paths (templates, static roots) resolve against. */
   readonly root: string
-  /** Secrets for signed cookies, newest first. */
+  /** The app's secrets, newest first. */
   readonly secrets: readonly string[]
+  /** The newest key for `purpose`, derived from the secrets (`ERR_NO_SECRET` without one). */
+  key(purpose: string): Buffer
+  /** Every key for `purpose`, newest first. */
+  keys(purpose: string): readonly Buffer[]
   render(name: string, data: Record<string, unknown>, c: Context<any>): Promise<string>
   url(name: string, params: Record<string, unknown>, query?: Record<string, string | number>): string
 }

@@ -26,9 +26,17 @@ export interface Spawned {
   exited: Promise<number | null>
 }
 
-/** Spawn `node dist/cli/main.js ...args`, killed when the test ends. */
-export function spawnCli(t: TestContext, args: string[], env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * A development secret for spawned apps, so `carafe run` does not write `.carafe/secret`
+ * into the example folders it is pointed at (pass `CARAFE_DEV_SECRET: undefined` to see it do so).
+ */
+const TEST_DEV_SECRET = 'carafe-tests-development-secret-0123456789'
+
+/** Spawn `node dist/cli/main.js ...args`, killed when the test ends; `undefined` in `env` removes a variable. */
+export function spawnCli(t: TestContext, args: string[], env: Record<string, string | undefined> = {}): Spawned {
+  const merged: Record<string, string | undefined> = { CARAFE_DEV_SECRET: TEST_DEV_SECRET, ...process.env, ...env }
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k]
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: merged, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   const waiters: Array<() => void> = []

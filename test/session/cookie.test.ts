@@ -45,17 +45,21 @@ for (const [door, open] of Object.entries(DOORS)) {
     })
 
     it('signs cookies with the newest secret, verifies with all, and reads tampered ones as absent', async (t) => {
-      const app = new Carafe({ secrets: ['new-secret', 'old-secret'] })
+      const [NEW, OLD] = ['n'.repeat(32), 'o'.repeat(32)]
+      const app = new Carafe({ secrets: [NEW, OLD] })
+      const old = new Carafe({ secrets: OLD })
       app.get('/set', (c) => c.setCookie('sid', 'user-1', { signed: true }).text('ok'))
       app.get('/get', (c) => ({ sid: c.signedCookie('sid') ?? null, raw: c.cookie('sid') ?? null }))
       const fetch = await open(app, t)
       const set = (await fetch('/set')).headers.get('set-cookie')!
       const value = decodeURIComponent(set.split(';')[0]!.slice('sid='.length))
-      assert.equal(value, signValue('sid', 'user-1', 'new-secret'))
+      assert.equal(value, signValue('sid', 'user-1', app.key('cookie')))
       const get = async (cookie: string): Promise<unknown> => (await (await fetch('/get', { headers: { cookie } })).json() as { sid: unknown }).sid
       assert.equal(await get(`sid=${encodeURIComponent(value)}`), 'user-1')
-      assert.equal(await get(`sid=${encodeURIComponent(signValue('sid', 'user-1', 'old-secret'))}`), 'user-1')
+      assert.equal(await get(`sid=${encodeURIComponent(signValue('sid', 'user-1', old.key('cookie')))}`), 'user-1')
       assert.equal(await get(`sid=${encodeURIComponent(signValue('sid', 'admin', 'guessed'))}`), null)
+      // The raw secret is not the cookie key: only the key derived for 'cookie' signs.
+      assert.equal(await get(`sid=${encodeURIComponent(signValue('sid', 'user-1', NEW))}`), null)
       assert.equal(await get(`sid=${encodeURIComponent(value.replace('user-1', 'user-2'))}`), null)
       assert.equal(await get('sid=user-1'), null)
       assert.equal(await get('sid=%E0%A4%A'), null)
