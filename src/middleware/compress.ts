@@ -29,8 +29,8 @@ const VARIES_ON_ENCODING = /(?:^|,)[ \t]*accept-encoding[ \t]*(?:,|$)/i
  * Strings and bytes are compressed off the main thread (zlib's thread pool); streams
  * (`ReadableStream`, Node streams, async iterables) are piped through a zlib stream with
  * backpressure, each chunk flushed as it comes, so streamed pages arrive as they are
- * written. Bodies that are already encoded, partial (206), empty, answers to HEAD,
- * 1xx/204/304, and `Cache-Control: no-transform` are left alone; a compressed answer drops
+ * written. Bodies that are already encoded, partial (206), empty, 1xx/204/304, and
+ * `Cache-Control: no-transform` are left alone; HEAD is answered as GET would be; a compressed answer drops
  * its `Content-Length` and has a strong `ETag` made weak (RFC 9110 §8.8.3: the bytes differ).
  * Compressible answers get `Vary: Accept-Encoding` whether or not they were compressed.
  *
@@ -65,10 +65,11 @@ export function compress(options: CompressMiddlewareOptions = {}): Middleware {
     if (cacheControl !== undefined && NO_TRANSFORM.test(cacheControl)) return
     const vary = readHeader(c, 'vary')
     if (vary !== undefined && VARIES_ON_ENCODING.test(vary)) return
-    // A 304 repeats the Vary of the 200 it stands for (RFC 9110 §15.4.5); a 206 is a part
-    // of the unencoded body, and HEAD describes what GET would send: none is compressed.
+    // A 304 repeats the Vary of the 200 it stands for (RFC 9110 §15.4.5) and a 206 is a part
+    // of the unencoded body: neither is compressed. HEAD goes through like GET (the doors drop
+    // the body), so it reports GET's Content-Encoding and length (RFC 9110 §9.3.2).
     appendVary(c, 'Accept-Encoding')
-    if (body === null || status === 206 || c.req.method === 'HEAD' || readHeader(c, 'content-range') !== undefined) return
+    if (body === null || status === 206 || readHeader(c, 'content-range') !== undefined) return
     const choice = negotiate(c.req.header('accept-encoding'))
     const coding = choice.coding
     if (coding === null) return

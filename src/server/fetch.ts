@@ -112,6 +112,7 @@ export function toResponse(c: Context<any>, head: boolean): Response {
   }
   if (head || nullBodyStatus(status) || body === null) {
     if (typeof body === 'string' && head) headers.set('content-length', String(Buffer.byteLength(body)))
+    else if (body instanceof Uint8Array && head && !headers.has('content-length')) headers.set('content-length', String(body.byteLength))
     return new Response(null, { status, headers })
   }
   if (typeof body === 'string' || body instanceof Uint8Array) {
