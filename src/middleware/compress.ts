@@ -3,6 +3,7 @@ import { brotliCompress, constants, createBrotliCompress, createGzip, gzip, type
 import type { BodyValue, Context, FileBody } from '../core/context.js'
 import type { Middleware } from '../core/compose.js'
 import { CarafeError } from '../core/errors.js'
+import { isDecoded, isFramingHeader } from '../server/framing.js'
 import { createEncodingNegotiator, type ContentCoding } from './accept-encoding.js'
 import { createCompressibleCheck } from './compressible.js'
 import { appendVary, readHeader, responseStatus } from './response-headers.js'
@@ -60,7 +61,7 @@ export function compress(options: CompressMiddlewareOptions = {}): Middleware {
     const status = responseStatus(c)
     if (status < 200 || status === 204 || (body === null && status !== 304)) return
     const type = readHeader(c, 'content-type')
-    if (type === undefined || !filter(type, c) || readHeader(c, 'content-encoding') !== undefined) return
+    if (type === undefined || !filter(type, c) || isEncoded(c, body)) return
     const cacheControl = readHeader(c, 'cache-control')
     if (cacheControl !== undefined && NO_TRANSFORM.test(cacheControl)) return
     const vary = readHeader(c, 'vary')
@@ -82,7 +83,8 @@ export function compress(options: CompressMiddlewareOptions = {}): Middleware {
       c.body(out)
       return
     }
-    const declared = Number(readHeader(c, 'content-length'))
+    // A decoded fetch() result declares its compressed length: unknown is all that is known.
+    const declared = body instanceof Response && isDecoded(body) ? NaN : Number(readHeader(c, 'content-length'))
     if (declared < minimum) return
     if (body instanceof Response) return compressResponse(c, body, zip, coding)
     const source = body instanceof ReadableStream ? Readable.fromWeb(body as import('node:stream/web').ReadableStream) : body
@@ -128,11 +130,24 @@ function compressResponse(c: Context<any>, res: Response, zip: Zipper, coding: C
   // The doors send the Response's own headers too, so its Content-Length must go from there.
   const headers = new Headers(res.headers)
   headers.delete('content-length')
+  // The copy is a Response of user code's making, so the doors trust its headers: none of
+  // the upstream's framing may come along.
+  for (const name of [...headers.keys()]) if (isFramingHeader(name)) headers.delete(name)
   headers.set('content-encoding', coding)
   const etag = headers.get('etag')
   if (etag?.startsWith('"') === true) headers.set('etag', `W/${etag}`)
   markEncoded(c, coding)
   c.body(new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status: res.status, statusText: res.statusText, headers }))
+}
+
+/**
+ * Will the body go out encoded? A `fetch()` result keeps its upstream `Content-Encoding`
+ * header although fetch decoded the body (the doors drop the header), so it is compressed
+ * like any other body.
+ */
+function isEncoded(c: Context<any>, body: Exclude<BodyValue, null> | null): boolean {
+  if (c.getHeader('content-encoding') !== undefined) return true
+  return body instanceof Response && body.headers.has('content-encoding') && !isDecoded(body)
 }
 
 function markEncoded(c: Context<any>, coding: ContentCoding): void {

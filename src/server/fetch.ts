@@ -120,10 +120,7 @@ export function toResponse(c: Context<any>, head: boolean): Response {
     return new Response(body as BodyInit, { status, headers })
   }
   if (body instanceof ReadableStream) return new Response(body, { status, headers })
-  if ('kind' in body && body.kind === 'file') {
-    const stream = createReadStream(body.path, { start: body.start, end: body.end })
-    return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, headers })
-  }
+  if ('kind' in body && body.kind === 'file') return new Response(fileStream(body.path, body.start, body.end), { status, headers })
   return new Response(iterableToStream(body as AsyncIterable<Uint8Array | string>), { status, headers })
 }
 
@@ -155,6 +152,27 @@ function fromResponse(c: Context<any>, response: Response, headers: Headers, hea
 
 function nullBodyStatus(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200)
+}
+
+/**
+ * A file as a `ReadableStream` that opens the file on its first read, not before: a host
+ * may hold a `Response` (a queued pipelined answer, one never sent) without a descriptor.
+ * Cancelling it, or reading it to the end, closes the file.
+ */
+function fileStream(path: string, start: number, end: number): ReadableStream<Uint8Array> {
+  let it: AsyncIterator<Buffer> | null = null
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      it ??= createReadStream(path, { start, end, highWaterMark: 256 * 1024 })[Symbol.asyncIterator]()
+      const { value, done } = await it.next()
+      if (done === true) controller.close()
+      else controller.enqueue(value as Buffer)
+    },
+    async cancel() {
+      await it?.return?.()
+    },
+    // No read ahead: the first pull comes from the first read.
+  }, { highWaterMark: 0 })
 }
 
 function iterableToStream(iterable: AsyncIterable<Uint8Array | string>): ReadableStream<Uint8Array> {

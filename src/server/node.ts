@@ -293,7 +293,12 @@ function whenWritable(req: IncomingMessage, res: ServerResponse, log: AccessLog 
   }
   const onSocket = (): void => {
     req.off('close', onClose)
-    start()
+    // Inside Node's own 'finish' of the response before: a throw here would be uncaught.
+    try {
+      start()
+    } catch (e) {
+      crash(e, res)
+    }
   }
   // Queued requests close early only when their connection does (Node aborts them all).
   const onClose = (): void => {

@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net'
 import path from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { pathToFileURL } from 'node:url'
+import { Carafe } from '../../src/index.js'
 import { ROOT, spawnCli, waitForServer } from '../helpers/spawn.js'
 import { tempTree } from '../static/helpers.js'
 
@@ -113,5 +114,27 @@ describe('Node door: streamed bodies of pipelined and stalled requests', () => {
     for (const s of socks) s.destroy()
     const after = await settle(() => fdCount(pid), (n) => n <= base)
     assert.ok(after <= base, `${after - base} fds left behind`)
+  })
+})
+
+describe('Fetch door: file bodies', () => {
+  it('opens a file only when its Response body is read, and closes it when cancelled', async (t) => {
+    const dir = await tempTree(t, { 'big.bin': Buffer.alloc(BIG, 7) })
+    const app = new Carafe()
+    app.static('/files', dir)
+    const base = fdCount(process.pid)
+    const unread = await Promise.all(Array.from({ length: 20 }, () => app.request('/files/big.bin')))
+    assert.equal(unread[0]!.status, 200)
+    // Give files that were opened eagerly time to show (opening runs in the thread pool).
+    await settle(() => fdCount(process.pid), (n) => n > base, 300)
+    assert.ok(fdCount(process.pid) <= base, `${fdCount(process.pid) - base} fds open for 20 unread Responses`)
+    const reader = unread[0]!.body!.getReader()
+    assert.equal((await reader.read()).value?.[0], 7)
+    await reader.cancel()
+    await Promise.all(unread.slice(1).map((r) => r.body!.cancel()))
+    const after = await settle(() => fdCount(process.pid), (n) => n <= base)
+    assert.ok(after <= base, `${after - base} fds left behind`)
+    const whole = await (await app.request('/files/big.bin')).arrayBuffer()
+    assert.equal(whole.byteLength, BIG)
   })
 })

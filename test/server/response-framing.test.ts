@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
 import { describe, it, type TestContext } from 'node:test'
-import { gunzipSync, gzipSync } from 'node:zlib'
-import { Carafe } from '../../src/index.js'
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
+import { Carafe, compress } from '../../src/index.js'
 import { DOORS, serve } from '../helpers/server.js'
 
 const TEXT = 'x'.repeat(3001)
@@ -62,6 +62,19 @@ for (const [name, door] of Object.entries(DOORS)) {
       // Over the wire fetch() decodes it; in process the bytes come as they are.
       const bytes = Buffer.from(await res.arrayBuffer())
       assert.equal(name === 'fetch' ? gunzipSync(bytes).toString() : bytes.toString(), TEXT)
+    })
+
+    it('compresses a fetch() result under compress() like any body', async (t) => {
+      const upstream = await gzipUpstream(t)
+      const app = new Carafe()
+      app.use(compress())
+      app.get('/proxy', () => fetch(upstream))
+      const send = await door(app, t)
+      const res = await send('/proxy', { headers: { 'accept-encoding': 'br' } })
+      assert.equal(res.headers.get('content-encoding'), 'br')
+      assert.equal(res.headers.get('content-length'), null)
+      const bytes = Buffer.from(await res.arrayBuffer())
+      assert.equal(name === 'fetch' ? brotliDecompressSync(bytes).toString() : bytes.toString(), TEXT)
     })
 
     it('answers HEAD with what GET would send, and releases the upstream body', async (t) => {
