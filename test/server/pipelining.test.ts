@@ -73,11 +73,11 @@ describe('Node door: streamed bodies of pipelined and stalled requests', () => {
     const { pid, port } = await startServe(t)
     const before = rssMiB(pid)
     const socks = await pipelineAndStall(port, '/big.bin', 10, 100)
-    await new Promise((r) => setTimeout(r, 500))
-    const during = rssMiB(pid)
+    // Long enough for queued downloads to fill their read buffers, if they were opened.
+    const during = await settle(() => rssMiB(pid), (n) => n - before > 200, 2000)
     for (const s of socks) s.destroy()
     t.diagnostic(`RSS: ${before.toFixed(0)} MiB before, ${during.toFixed(0)} MiB with 10 x 100 pipelined GETs of 4 MiB`)
-    assert.ok(during - before < 80, `RSS grew by ${(during - before).toFixed(0)} MiB`)
+    assert.ok(during - before < 120, `RSS grew by ${(during - before).toFixed(0)} MiB`)
   })
 
   it('releases the file of a client that reads nothing once it goes away', async (t) => {
