@@ -3,6 +3,7 @@ import { brotliCompress, constants, createBrotliCompress, createGzip, gzip, type
 import type { BodyValue, Context, FileBody } from '../core/context.js'
 import type { Middleware } from '../core/compose.js'
 import { CarafeError } from '../core/errors.js'
+import { isDecoded, isFramingHeader } from '../server/framing.js'
 import { createEncodingNegotiator, type ContentCoding } from './accept-encoding.js'
 import { createCompressibleCheck } from './compressible.js'
 import { appendVary, readHeader, responseStatus } from './response-headers.js'
@@ -29,8 +30,8 @@ const VARIES_ON_ENCODING = /(?:^|,)[ \t]*accept-encoding[ \t]*(?:,|$)/i
  * Strings and bytes are compressed off the main thread (zlib's thread pool); streams
  * (`ReadableStream`, Node streams, async iterables) are piped through a zlib stream with
  * backpressure, each chunk flushed as it comes, so streamed pages arrive as they are
- * written. Bodies that are already encoded, partial (206), empty, answers to HEAD,
- * 1xx/204/304, and `Cache-Control: no-transform` are left alone; a compressed answer drops
+ * written. Bodies that are already encoded, partial (206), empty, 1xx/204/304, and
+ * `Cache-Control: no-transform` are left alone; HEAD is answered as GET would be; a compressed answer drops
  * its `Content-Length` and has a strong `ETag` made weak (RFC 9110 §8.8.3: the bytes differ).
  * Compressible answers get `Vary: Accept-Encoding` whether or not they were compressed.
  *
@@ -60,15 +61,16 @@ export function compress(options: CompressMiddlewareOptions = {}): Middleware {
     const status = responseStatus(c)
     if (status < 200 || status === 204 || (body === null && status !== 304)) return
     const type = readHeader(c, 'content-type')
-    if (type === undefined || !filter(type, c) || readHeader(c, 'content-encoding') !== undefined) return
+    if (type === undefined || !filter(type, c) || isEncoded(c, body)) return
     const cacheControl = readHeader(c, 'cache-control')
     if (cacheControl !== undefined && NO_TRANSFORM.test(cacheControl)) return
     const vary = readHeader(c, 'vary')
     if (vary !== undefined && VARIES_ON_ENCODING.test(vary)) return
-    // A 304 repeats the Vary of the 200 it stands for (RFC 9110 §15.4.5); a 206 is a part
-    // of the unencoded body, and HEAD describes what GET would send: none is compressed.
+    // A 304 repeats the Vary of the 200 it stands for (RFC 9110 §15.4.5) and a 206 is a part
+    // of the unencoded body: neither is compressed. HEAD goes through like GET (the doors drop
+    // the body), so it reports GET's Content-Encoding and length (RFC 9110 §9.3.2).
     appendVary(c, 'Accept-Encoding')
-    if (body === null || status === 206 || c.req.method === 'HEAD' || readHeader(c, 'content-range') !== undefined) return
+    if (body === null || status === 206 || readHeader(c, 'content-range') !== undefined) return
     const choice = negotiate(c.req.header('accept-encoding'))
     const coding = choice.coding
     if (coding === null) return
@@ -81,7 +83,8 @@ export function compress(options: CompressMiddlewareOptions = {}): Middleware {
       c.body(out)
       return
     }
-    const declared = Number(readHeader(c, 'content-length'))
+    // A decoded fetch() result declares its compressed length: unknown is all that is known.
+    const declared = body instanceof Response && isDecoded(body) ? NaN : Number(readHeader(c, 'content-length'))
     if (declared < minimum) return
     if (body instanceof Response) return compressResponse(c, body, zip, coding)
     const source = body instanceof ReadableStream ? Readable.fromWeb(body as import('node:stream/web').ReadableStream) : body
@@ -127,11 +130,24 @@ function compressResponse(c: Context<any>, res: Response, zip: Zipper, coding: C
   // The doors send the Response's own headers too, so its Content-Length must go from there.
   const headers = new Headers(res.headers)
   headers.delete('content-length')
+  // The copy is a Response of user code's making, so the doors trust its headers: none of
+  // the upstream's framing may come along.
+  for (const name of [...headers.keys()]) if (isFramingHeader(name)) headers.delete(name)
   headers.set('content-encoding', coding)
   const etag = headers.get('etag')
   if (etag?.startsWith('"') === true) headers.set('etag', `W/${etag}`)
   markEncoded(c, coding)
   c.body(new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status: res.status, statusText: res.statusText, headers }))
+}
+
+/**
+ * Will the body go out encoded? A `fetch()` result keeps its upstream `Content-Encoding`
+ * header although fetch decoded the body (the doors drop the header), so it is compressed
+ * like any other body.
+ */
+function isEncoded(c: Context<any>, body: Exclude<BodyValue, null> | null): boolean {
+  if (c.getHeader('content-encoding') !== undefined) return true
+  return body instanceof Response && body.headers.has('content-encoding') && !isDecoded(body)
 }
 
 function markEncoded(c: Context<any>, coding: ContentCoding): void {

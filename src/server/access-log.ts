@@ -29,7 +29,11 @@ export class AccessLog {
     process.on('exit', () => this.flush())
   }
 
-  /** Log one request. `size`: bytes sent, -1 to measure `body`, -2 for unknown. */
+  /**
+   * Log one request. `size`: bytes sent, -1 to measure `body`, -2 for unknown. The address
+   * comes from the socket, which forgets it on close unless it was read while open: the
+   * server reads it on connection when logging (see `listen`).
+   */
   write(req: IncomingMessage, status: number, size: number, body: string | Uint8Array | null): void {
     const bytes = size === -1 ? (typeof body === 'string' ? Buffer.byteLength(body) : 0) : size
     // Only the formats that print them pay for building the request's headers object.

@@ -4,6 +4,7 @@ import { Context } from '../core/context.js'
 import { CarafeRequest, bodyTooLarge, type RequestSettings } from '../core/request.js'
 import type { Dispatcher } from '../core/dispatch.js'
 import type { AppServices } from '../core/services.js'
+import { copyResponseHeaders, exactLengthStream, isFramingHeader } from './framing.js'
 
 /** Extra facts a host can pass to `app.fetch(request, info)`. */
 export interface FetchInfo {
@@ -113,10 +114,7 @@ export function toResponse(c: Context<any>, head: boolean): Response {
   const body = c.responseBody
   const status = c.statusCode
   const headers = new Headers()
-  if (body instanceof Response) {
-    for (const [k, v] of body.headers) if (k !== 'set-cookie') headers.set(k, v)
-    for (const v of body.headers.getSetCookie()) headers.append('set-cookie', v)
-  }
+  if (body instanceof Response) return fromResponse(c, body, headers, head)
   if (c.contentType !== null) headers.set('content-type', c.contentType)
   const extra = c.responseHeaders
   if (extra !== null) {
@@ -126,11 +124,9 @@ export function toResponse(c: Context<any>, head: boolean): Response {
       else headers.set(k, v)
     }
   }
-  if (body instanceof Response) {
-    return new Response(head || nullBodyStatus(body.status) ? null : body.body, { status: body.status, statusText: body.statusText, headers })
-  }
   if (head || nullBodyStatus(status) || body === null) {
     if (typeof body === 'string' && head) headers.set('content-length', String(Buffer.byteLength(body)))
+    else if (body instanceof Uint8Array && head && !headers.has('content-length')) headers.set('content-length', String(body.byteLength))
     return new Response(null, { status, headers })
   }
   if (typeof body === 'string' || body instanceof Uint8Array) {
@@ -138,15 +134,59 @@ export function toResponse(c: Context<any>, head: boolean): Response {
     return new Response(body as BodyInit, { status, headers })
   }
   if (body instanceof ReadableStream) return new Response(body, { status, headers })
-  if ('kind' in body && body.kind === 'file') {
-    const stream = createReadStream(body.path, { start: body.start, end: body.end })
-    return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, headers })
-  }
+  if ('kind' in body && body.kind === 'file') return new Response(fileStream(body.path, body.start, body.end), { status, headers })
   return new Response(iterableToStream(body as AsyncIterable<Uint8Array | string>), { status, headers })
+}
+
+/** A `Response` a handler returned, framed by Carafe (see `framing.ts`): its end-to-end headers, then `c`'s. */
+function fromResponse(c: Context<any>, response: Response, headers: Headers, head: boolean): Response {
+  const length = copyResponseHeaders(response, (k, v) => headers.set(k, v))
+  for (const v of response.headers.getSetCookie()) headers.append('set-cookie', v)
+  if (c.contentType !== null) headers.set('content-type', c.contentType)
+  const extra = c.responseHeaders
+  if (extra !== null) {
+    for (const k in extra) {
+      if (isFramingHeader(k)) continue
+      const v = extra[k]!
+      if (Array.isArray(v)) for (const one of v) headers.append(k, one)
+      else headers.set(k, v)
+    }
+  }
+  const status = response.status
+  let body: ReadableStream<Uint8Array> | null = response.body
+  const empty = body === null || nullBodyStatus(status)
+  if (length >= 0 && !empty) headers.set('content-length', String(length))
+  if (head || empty) {
+    // An unread body would hold the upstream connection it comes from.
+    if (body !== null) body.cancel().catch(() => {})
+    body = null
+  } else if (length >= 0) body = body!.pipeThrough(exactLengthStream(length))
+  return new Response(body, { status, statusText: response.statusText, headers })
 }
 
 function nullBodyStatus(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200)
+}
+
+/**
+ * A file as a `ReadableStream` that opens the file on its first read, not before: a host
+ * may hold a `Response` (a queued pipelined answer, one never sent) without a descriptor.
+ * Cancelling it, or reading it to the end, closes the file.
+ */
+function fileStream(path: string, start: number, end: number): ReadableStream<Uint8Array> {
+  let it: AsyncIterator<Buffer> | null = null
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      it ??= createReadStream(path, { start, end, highWaterMark: 256 * 1024 })[Symbol.asyncIterator]()
+      const { value, done } = await it.next()
+      if (done === true) controller.close()
+      else controller.enqueue(value as Buffer)
+    },
+    async cancel() {
+      await it?.return?.()
+    },
+    // No read ahead: the first pull comes from the first read.
+  }, { highWaterMark: 0 })
 }
 
 function iterableToStream(iterable: AsyncIterable<Uint8Array | string>): ReadableStream<Uint8Array> {

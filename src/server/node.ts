@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Readable, pipeline } from 'node:stream'
+import { Readable, pipeline, type Transform } from 'node:stream'
 import { Context, type HeaderValue } from '../core/context.js'
 import type { Dispatcher } from '../core/dispatch.js'
 import { CarafeRequest, bodyTooLarge, type RequestSettings } from '../core/request.js'
 import type { AppServices } from '../core/services.js'
 import type { AccessLog } from './access-log.js'
 import { HOST_RE } from '../util/proxy.js'
+import { copyResponseHeaders, exactLength, isFramingHeader } from './framing.js'
 
 interface NodeApp extends AppServices {
   readonly requestSettings: RequestSettings
@@ -284,7 +285,6 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
   }
   if (body instanceof Response) return void writeFetchResponse(c, body, req, res, log)
   res.writeHead(status, extra === null ? (type === null ? [] : typeHeaders(type)) : headerObject(type, extra))
-  let source: Readable
   if ('kind' in body && body.kind === 'file') {
     if (req.method === 'HEAD' || body.end < body.start) {
       res.end()
@@ -293,20 +293,67 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
     }
     // 256 KiB reads instead of the default 64 KiB: measured 1.5x the throughput for big
     // files over loopback, for at most 256 KiB held per download in flight.
-    source = createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 256 * 1024 })
-  } else if (body instanceof ReadableStream) {
-    source = Readable.fromWeb(body as import('node:stream/web').ReadableStream)
-  } else if (body instanceof Readable) {
-    source = body
-  } else {
-    source = Readable.from(body as AsyncIterable<Uint8Array | string>, { objectMode: false })
+    return whenWritable(req, res, log, () => {
+      streamTo(createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 256 * 1024 }), null, req, res, status, log)
+    }, () => {})
   }
-  // pipeline() gives backpressure, and destroys the source (closing any file descriptor)
-  // when the client goes away mid-stream.
-  pipeline(source, res, (err) => {
-    if (err !== undefined && err !== null && !res.headersSent) res.destroy()
+  const source = body instanceof ReadableStream
+    ? Readable.fromWeb(body as import('node:stream/web').ReadableStream)
+    : body instanceof Readable ? body : Readable.from(body as AsyncIterable<Uint8Array | string>, { objectMode: false })
+  whenWritable(req, res, log, () => streamTo(source, null, req, res, status, log), () => source.destroy())
+}
+
+/**
+ * Run `start` once `res` may write to its socket, or `drop` when its connection is gone first.
+ *
+ * The threat is a client pipelining requests it never reads the answers to: Node queues
+ * the `ServerResponse` of each pipelined request (`res.socket` is `null`) until the ones
+ * before it finish, and a queued response that is never reached never emits `close`.
+ * Opening its file then would hold a descriptor and a read buffer per queued request
+ * (3 connections x 100 GETs of a 4 MiB file: 300 fds, for ever). So a body is opened only
+ * once Node hands the response its socket (`socket` event), and the connection closing
+ * first (which closes every request queued on it) releases what the handler made.
+ */
+function whenWritable(req: IncomingMessage, res: ServerResponse, log: AccessLog | null, start: () => void, drop: () => void): void {
+  // The address is gone from the socket once it closes; read now, Node keeps it (a download cut by Ctrl+C is logged with it).
+  if (log !== null) void req.socket.remoteAddress
+  if (res.socket !== null && !res.destroyed) return start()
+  const gone = (): void => {
+    res.off('socket', onSocket)
+    drop()
+    if (log !== null) log.write(req, res.statusCode, -2, null)
+  }
+  const onSocket = (): void => {
+    req.off('close', onClose)
+    // Inside Node's own 'finish' of the response before: a throw here would be uncaught.
+    try {
+      start()
+    } catch (e) {
+      crash(e, res)
+    }
+  }
+  // Queued requests close early only when their connection does (Node aborts them all).
+  const onClose = (): void => {
+    if (req.socket.destroyed) gone()
+  }
+  if (req.socket.destroyed) return gone()
+  res.once('socket', onSocket)
+  req.once('close', onClose)
+}
+
+/**
+ * Pipe `source` (through `limit`, when a declared length is enforced) to `res`.
+ * pipeline() gives backpressure, and destroys the source (closing any file descriptor)
+ * when the client goes away mid-stream; a body that fails after the head was sent can
+ * only be cut off, so the connection closes and the client sees a truncated message.
+ */
+function streamTo(source: Readable, limit: Transform | null, req: IncomingMessage, res: ServerResponse, status: number, log: AccessLog | null): void {
+  const done = (err: Error | null | undefined): void => {
+    if (err !== undefined && err !== null && !res.destroyed) res.destroy()
     if (log !== null) log.write(req, status, -2, null)
-  })
+  }
+  if (limit === null) pipeline(source, res, done)
+  else pipeline(source, limit, res, done)
 }
 
 /** After a refused body: the longest Carafe keeps reading (and dropping) what the client still sends, in ms. */
@@ -371,21 +418,29 @@ export function continueOnRead(req: IncomingMessage, res: ServerResponse): void 
 
 function writeFetchResponse(c: Context<any>, response: Response, req: IncomingMessage, res: ServerResponse, log: AccessLog | null): void {
   const headers: Record<string, HeaderValue> = {}
-  for (const [k, v] of response.headers) if (k !== 'set-cookie') headers[k] = v
+  const length = copyResponseHeaders(response, (k, v) => { headers[k] = v })
   const cookies = response.headers.getSetCookie()
   if (cookies.length > 0) headers['set-cookie'] = cookies
   if (c.contentType !== null) headers['content-type'] = c.contentType
   const extra = c.responseHeaders
-  if (extra !== null) Object.assign(headers, extra)
-  res.writeHead(response.status, headers)
-  if (response.body === null || req.method === 'HEAD') {
+  if (extra !== null) for (const k in extra) if (!isFramingHeader(k)) headers[k] = extra[k]!
+  const status = response.status
+  const body = response.body
+  const empty = body === null || status === 204 || status === 304 || status < 200
+  // HEAD describes what GET would send (RFC 9110 §9.3.2): the length, but no body.
+  if (length >= 0 && !empty) headers['content-length'] = String(length)
+  res.writeHead(status, headers)
+  if (empty || req.method === 'HEAD') {
     res.end()
-    if (log !== null) log.write(req, response.status, 0, null)
+    // An unread body would hold the upstream connection it comes from.
+    if (body !== null) body.cancel().catch(() => {})
+    if (log !== null) log.write(req, status, 0, null)
     return
   }
-  pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res, () => {
-    if (log !== null) log.write(req, response.status, -2, null)
-  })
+  whenWritable(req, res, log, () => {
+    const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream)
+    streamTo(source, length >= 0 ? exactLength(length) : null, req, res, status, log)
+  }, () => { body.cancel().catch(() => {}) })
 }
 
 function typeHeaders(type: string): string[] {

@@ -66,6 +66,9 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
   // Open connections, for the Node door: with one, batching its writes has nothing to batch.
   server.on('connection', (socket: Socket) => {
     state.open++
+    // The peer address is gone from a closed socket unless read before; Node keeps it once
+    // read, so requests whose client left early are still logged with it.
+    if (log !== null) void socket.remoteAddress
     socket.once('close', () => { state.open-- })
   })
   // Without this listener Node answers `100 Continue` to every `Expect: 100-continue` at once,

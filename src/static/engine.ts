@@ -4,14 +4,12 @@ import { HttpError } from '../core/errors.js'
 import { etagListMatches } from './conditional.js'
 import { FileCache, type DirEntry, type Entry } from './file-cache.js'
 import { isInside } from './stamp.js'
-import { readListing, renderListing } from './listing.js'
+import { probesCurrent, readListing, renderListing, sameItems, type FolderRead } from './listing.js'
 import { resolveStaticOptions, type ResolvedStaticOptions, type StaticOptions } from './options.js'
 import { toSafePath, toSafeSegments, type SafePath } from './safe-path.js'
 import { canonicalPath, segmentsOf } from '../router/canonical.js'
 import { sendEntry, setHeaders, type SendOverrides } from './send.js'
 
-/** How long a rendered listing is reused while its folder is unchanged (sizes and times of files inside may move). */
-const LISTING_TTL_MS = 2000
 const ALLOW = 'GET, HEAD, OPTIONS'
 
 /**
@@ -128,26 +126,50 @@ export class StaticEngine {
     if (!this.options.listing) throw this.#error(404, 'file not found')
     const urlPath = c.req.canonical.text
     const l = e.listing
-    if (l !== null && l.urlPath === urlPath && Date.now() - l.at < LISTING_TTL_MS) return this.#sendListing(c, e)
-    e.rendering ??= this.#render(key, e, urlPath).finally(() => { e.rendering = null })
-    return e.rendering.then(() => this.#sendListing(c, e))
+    if (l !== null && l.urlPath === urlPath && this.#current(e, l)) return this.#sendListing(c, e)
+    // A read already running may have passed a file before it was edited: wait for it, then check again.
+    if (e.reading !== null) return e.reading.then(() => this.#listingOr404(c, key, e))
+    const round = e.checked.round
+    e.reading = this.#readNow(e).then((read) => {
+      const old = e.listing
+      if (old === null || old.urlPath !== urlPath || !sameItems(old.items, read.items)) this.#render(key, e, urlPath, read, round)
+      else e.listing = { ...old, probes: read.probes, verified: round }
+    }).finally(() => { e.reading = null })
+    return e.reading.then(() => this.#sendListing(c, e))
   }
 
-  async #render(key: string, e: DirEntry, urlPath: string): Promise<void> {
+  /**
+   * Is the rendered listing still what the folder holds? The folder's own stamp was just
+   * confirmed by the cache (names added, removed or renamed change it), but a file edited in
+   * place changes only its own stamp: so each entry is `stat`ed again, once per round of the
+   * cache's `stat`s (the requests of one event-loop turn share it, and every one of them
+   * arrived before that round began, so none is answered with a listing older than itself).
+   */
+  #current(e: DirEntry, l: NonNullable<DirEntry['listing']>): boolean {
+    const round = e.checked.round
+    if (l.verified === round) return true
+    if (!probesCurrent(l.probes)) return false
+    e.listing = { ...l, verified: round }
+    return true
+  }
+
+  async #readNow(e: DirEntry): Promise<FolderRead> {
     const root = await this.#cache.realRoot()
     const follow = this.options.followSymlinks
-    let items
     try {
-      items = await readListing(e.abs, { dotfiles: this.options.dotfiles, allowed: (real) => follow || isInside(real, root) })
+      return await readListing(e.abs, { dotfiles: this.options.dotfiles, allowed: (real) => follow || isInside(real, root) })
     } catch {
       // Python's http.server answers an unreadable folder the same way.
       throw this.#error(404, 'no permission to list this folder')
     }
-    const text = renderListing(urlPath, items, key === '')
+  }
+
+  #render(key: string, e: DirEntry, urlPath: string, read: FolderRead, round: number): void {
+    const text = renderListing(urlPath, read.items, key === '')
     const html = Buffer.from(text)
     const etag = `W/"${hash53(text).toString(36)}-${html.byteLength.toString(36)}"`
     this.#cache.account(key, html.byteLength - (e.listing?.html.byteLength ?? 0))
-    e.listing = { urlPath, html, etag, at: Date.now() }
+    e.listing = { urlPath, items: read.items, probes: read.probes, verified: round, html, etag }
   }
 
   #sendListing(c: Context<any>, e: DirEntry): void {

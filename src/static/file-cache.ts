@@ -3,6 +3,7 @@ import { realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { fileEtag, httpDate } from './conditional.js'
 import { compress, SUFFIX, type Coding } from './encoding.js'
+import type { ListingItem, ListingProbes } from './listing.js'
 import { LruCache } from './lru.js'
 import { contentTypeFor, isCompressible } from './mime.js'
 import type { ResolvedStaticOptions } from './options.js'
@@ -53,8 +54,18 @@ export interface DirEntry {
   /** Name of the index file to serve, or `null`. */
   readonly index: string | null
   readonly checked: Checked
-  listing: { readonly urlPath: string; readonly html: Buffer; readonly etag: string; readonly at: number } | null
-  rendering: Promise<void> | null
+  listing: {
+    readonly urlPath: string
+    readonly items: readonly ListingItem[]
+    /** What the entries' `stat`s said when read, to tell an entry edited in place. */
+    readonly probes: ListingProbes
+    /** The round of `stat`s (see `checked`) in which the entries were last found unchanged. */
+    readonly verified: number
+    readonly html: Buffer
+    readonly etag: string
+  } | null
+  /** The folder being read for its listing, or `null`. */
+  reading: Promise<void> | null
 }
 
 /** See {@link FileCache.lookup}. */
@@ -225,7 +236,7 @@ export class FileCache {
         break
       }
     }
-    return { kind: 'dir', abs, stamp: stampOf(st), index, checked: { round: 0, current: true }, listing: null, rendering: null }
+    return { kind: 'dir', abs, stamp: stampOf(st), index, checked: { round: 0, current: true }, listing: null, reading: null }
   }
 
   async #file(abs: string): Promise<FileEntry | null> {

@@ -4,7 +4,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { openSync, closeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { connect } from 'node:net'
 import { AccessLog, type AccessLogFormat } from '../../src/server/access-log.js'
+import { spawnCli, waitForServer } from '../helpers/spawn.js'
+import { tempTree } from '../static/helpers.js'
 
 async function logLine(format: AccessLogFormat): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'carafe-log-'))
@@ -49,5 +52,21 @@ describe('AccessLog', () => {
     const text = await readFile(path.join(dir, 'log'), 'utf8')
     await rm(dir, { recursive: true, force: true })
     assert.equal(text.split('\n').length, 2)
+  })
+})
+
+describe('access log over the wire', () => {
+  it('logs a download the client cut off with the client address', async (t) => {
+    const dir = await tempTree(t, { 'big.bin': Buffer.alloc(8 * 1024 * 1024, 1) })
+    const server = spawnCli(t, ['serve', dir, '-p', '0', '-b', '127.0.0.1'])
+    const url = new URL(await waitForServer(server))
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(Number(url.port), '127.0.0.1', () => s.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'))
+      // Like Ctrl+C in curl: the first bytes arrive, then the client is gone.
+      s.once('data', () => { s.destroy(); resolve() })
+      s.on('error', reject)
+    })
+    const [line] = await server.waitFor(/^.*"GET \/big\.bin HTTP\/1\.1" 200.*$/m)
+    assert.match(line, /^127\.0\.0\.1 - - \[/)
   })
 })
