@@ -67,7 +67,7 @@ const GREET_NAME = '나의 비밀 방'
 
 // ---------------------------------------------------------------- static files
 
-const STATIC_SERVERS = ['node-static', 'carafe-serve', 'carafe-serve@base', 'python', 'http-server', 'serve', 'sirv', 'nginx', 'nginx-sendfile-off']
+const STATIC_SERVERS = ['node-static', 'node-static-batched', 'carafe-serve', 'carafe-serve@base', 'python', 'http-server', 'serve', 'sirv', 'nginx', 'nginx-sendfile-off']
 const STATIC_SCENARIOS = ['file1k', 'file1m', 'list200']
 
 /** Status 200, exactly the fixture's bytes, and a content-type starting with `typePrefix`. */
@@ -221,6 +221,14 @@ export const servers = [
     // Not a peer: the floor for a Node file server (one cached file, statSync, no routing).
     name: 'node-static',
     file: 'node-static.mjs',
+    scenarios: ['file1k'],
+  },
+  {
+    // Not a peer: node-static answering each turn's requests together after one statSync,
+    // the design carafe serve uses; the floor for it.
+    name: 'node-static-batched',
+    file: 'node-static.mjs',
+    env: { BENCH_NODE_BATCH: '1' },
     scenarios: ['file1k'],
   },
   {

@@ -18,6 +18,30 @@ const headersOf = (s) => [
 ]
 let headers = headersOf(st)
 
+function revalidate() {
+  const now = statSync(file)
+  if (now.mtimeMs !== st.mtimeMs || now.size !== st.size || now.ino !== st.ino) {
+    st = now
+    body = readFileSync(file)
+    headers = headersOf(st)
+  }
+}
+
+// BENCH_NODE_BATCH=1 (the node-static-batched server): answer each event-loop turn's
+// requests together at its end, after one statSync for all of them, as carafe serve does
+// (its Node door batches writes, its file cache batches revalidation). The floor for that design.
+const BATCH = process.env.BENCH_NODE_BATCH === '1'
+let waiting = null
+function flush() {
+  const list = waiting
+  waiting = null
+  revalidate()
+  for (const res of list) {
+    res.writeHead(200, headers)
+    res.end(body)
+  }
+}
+
 const port = portFromEnv()
 createServer((req, res) => {
   if (req.url !== '/file-1k.txt') {
@@ -25,12 +49,15 @@ createServer((req, res) => {
     res.end()
     return
   }
-  const now = statSync(file)
-  if (now.mtimeMs !== st.mtimeMs || now.size !== st.size || now.ino !== st.ino) {
-    st = now
-    body = readFileSync(file)
-    headers = headersOf(st)
+  if (BATCH) {
+    if (waiting === null) {
+      waiting = []
+      setImmediate(flush)
+    }
+    waiting.push(res)
+    return
   }
+  revalidate()
   res.writeHead(200, headers)
   res.end(body)
 }).listen(port, '127.0.0.1', () => console.log(`node-static listening on 127.0.0.1:${port}`))
