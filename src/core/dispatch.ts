@@ -40,8 +40,11 @@ export class Dispatcher {
   readonly #hasMiddleware: boolean
   readonly #wrapped = new WeakMap<Route, (c: Context<any>) => Promise<void>>()
 
+  readonly #allowedHost: ((hostname: string) => boolean) | null
+
   constructor(cfg: DispatcherConfig) {
     this.#cfg = cfg
+    this.#allowedHost = cfg.allowedHost
     this.#hasMiddleware = cfg.middleware.length > 0
   }
 
@@ -52,7 +55,7 @@ export class Dispatcher {
       const canon = c.req.canonical
       // A refused path (bad encoding, dot segment) is never routed; see router/canonical.ts.
       if (canon.error !== null) return this.#fail(c, canon.error)
-      if (this.#cfg.allowedHost !== null && !this.#cfg.allowedHost(c.req.hostname)) return this.#fail(c, badHost(c.req.hostname))
+      if (this.#allowedHost !== null && !this.#allowedHost(c.req.hostname)) return this.#fail(c, badHost(c.req.hostname))
       const start = c.segmentStart
       let segs = canon.segments
       if (start !== 0) segs = start < segmentsOf(canon).length ? segmentsOf(canon) : null

@@ -71,9 +71,9 @@ export class RouteTree<R extends { method: string }> {
       const exact = this.#staticPaths.get(text)
       if (exact !== undefined) return exact
     }
-    const segs = segments ?? text.slice(1).split('/')
     const values: string[] = []
-    const endpoint = walk(this.#root, segs, start, values)
+    // Unsplit (a plain, unmounted path): split here, with the leading '' skipped by starting at 1.
+    const endpoint = segments === null ? walk(this.#root, text.split('/'), 1, values) : walk(this.#root, segments, start, values)
     return endpoint === null ? null : { endpoint, values }
   }
 
