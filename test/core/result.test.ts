@@ -2,18 +2,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Carafe } from '../../src/index.js'
 import { DOORS } from '../helpers/server.js'
+import { captureErrors as capture } from '../helpers/capture.js'
 
-/** Run `fn` with console.error captured; resolves to what it returned and what was logged. */
-async function capture<T>(fn: () => Promise<T>): Promise<{ value: T; logged: string }> {
-  const original = console.error
-  let logged = ''
-  console.error = (...a: unknown[]) => { logged += a.map((x) => (x instanceof Error ? `${x.name}: ${x.message}` : String(x))).join(' ') + '\n' }
-  try {
-    return { value: await fn(), logged }
-  } finally {
-    console.error = original
-  }
-}
 
 for (const [door, open] of Object.entries(DOORS)) {
   describe(`handler results through the ${door} door`, () => {

@@ -5,17 +5,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Carafe, assertTemplateName } from '../../src/index.js'
 import { serve } from '../helpers/server.js'
+import { captureErrors as quietly } from '../helpers/capture.js'
 
-async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; logged: string }> {
-  const original = console.error
-  let logged = ''
-  console.error = (...a: unknown[]) => { logged += a.map((x) => (x instanceof Error ? `${x.name}: ${x.message}` : String(x))).join(' ') + '\n' }
-  try {
-    return { value: await fn(), logged }
-  } finally {
-    console.error = original
-  }
-}
 
 /** An app root with templates/ and a sibling templates_secret/ whose name starts the same. */
 async function site(t: TestContext, files: Record<string, string>): Promise<string> {
