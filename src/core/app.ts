@@ -20,7 +20,7 @@ import { RUN_APPS } from '../server/run-state.js'
 import { addStaticFolder, addStaticRoutes, sendStaticFile, staticUrl, type StaticFolderOptions } from '../static/app-static.js'
 import type { LazyEngine } from '../static/lazy-engine.js'
 import type { StaticOptions } from '../static/options.js'
-import { encodeSegment, prefixSegments } from '../router/canonical.js'
+import { encodeSegment, isOpaqueSegment, prefixSegments } from '../router/canonical.js'
 import { compileTrust, type TrustProxy } from '../util/proxy.js'
 
 /** Options for `new Carafe()`. */
@@ -512,7 +512,7 @@ export class Carafe implements AppServices {
 function refuseOpaqueSegments(c: Context<any>, count: number): readonly string[] {
   const rest = c.pathSegments(count)
   for (const seg of rest) {
-    if (/[/\\\0]/.test(seg)) throw new HttpError(404, 'nothing here: the path has an encoded "/", "\\" or NUL, which a mounted app cannot be given', { code: 'ERR_OPAQUE_SEGMENT' })
+    if (isOpaqueSegment(seg)) throw new HttpError(404, 'nothing here: the path has an encoded "/", "\\" or NUL, which a mounted app cannot be given', { code: 'ERR_OPAQUE_SEGMENT' })
   }
   return rest
 }

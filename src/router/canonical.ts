@@ -82,6 +82,15 @@ export function canonicalPath(raw: string): CanonicalPath {
   return { text, plain, segments, error: null }
 }
 
+/**
+ * True for a segment that held a percent-encoded `/`, `\` or NUL: one segment to the
+ * router, but a separator (or worse) to a file system or a mounted handler, which
+ * therefore refuse it (404). The one rule for both.
+ */
+export function isOpaqueSegment(segment: string): boolean {
+  return segment.includes('/') || segment.includes('\\') || segment.includes('\0')
+}
+
 /** The segments of `path`, computing them once for a plain path. */
 export function segmentsOf(path: CanonicalPath): string[] {
   if (path.segments === null) path.segments = path.text.slice(1).split('/')

@@ -10,6 +10,8 @@
  * by construction stays inside the root (symlinks are checked separately, on the real path).
  */
 
+import { isOpaqueSegment } from '../router/canonical.js'
+
 /** How a request path maps onto the root: its plain segments, or why it was refused. */
 export type SafePath =
   | { readonly ok: true; readonly segments: readonly string[]; readonly key: string }
@@ -76,7 +78,7 @@ export function toSafeSegments(parts: readonly string[], options: SafePathOption
       if (options.dotfiles !== true && !(seg === '.well-known' && segments.length === 0)) return notFound('hidden file')
     }
     if (seg.length > MAX_NAME) return notFound('a file name in the path is too long')
-    if (seg.includes('/') || seg.includes('\\') || seg.includes('\0')) return notFound('a segment of the path holds an encoded "/", "\\" or NUL')
+    if (isOpaqueSegment(seg)) return notFound('a segment of the path holds an encoded "/", "\\" or NUL')
     // Drive letters and alternate data streams (`C:`, `file::$DATA`) only mean something on Windows.
     if (WIN32 && seg.includes(':')) return notFound('the path contains ":"')
     segments.push(seg)
