@@ -12,12 +12,13 @@
  *   `[::1]`, with an optional port).
  *
  * `CARAFE_DEBUG_REMOTE=1` lifts all three (e.g. a container reached through a port mapping).
+ * `host` is the request's own host, `c.req.host`: the one the door checked and routes with.
  */
-export function mayShowDebugPage(remoteAddress: string | undefined, header: (name: string) => string | undefined, url: string): boolean {
+export function mayShowDebugPage(remoteAddress: string | undefined, header: (name: string) => string | undefined, host: string): boolean {
   if (process.env.CARAFE_DEBUG_REMOTE === '1') return true
   if (remoteAddress === undefined || !isLoopback(remoteAddress)) return false
   for (const name of FORWARDING_HEADERS) if (header(name) !== undefined) return false
-  return isLoopbackHost(header('host') ?? hostOfUrl(url))
+  return isLoopbackHost(host)
 }
 
 /** Headers a proxy adds to say who the real client is. */
@@ -33,7 +34,3 @@ export function isLoopbackHost(host: string): boolean {
   return /^(?:localhost|127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|\[::1\])(?::\d{1,5})?$/i.test(host)
 }
 
-function hostOfUrl(url: string): string {
-  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)
-  return m === null ? '' : m[1]!.slice(m[1]!.lastIndexOf('@') + 1)
-}

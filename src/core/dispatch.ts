@@ -177,7 +177,7 @@ export class Dispatcher {
       return errorBody(c, error.status, error.message, (error as { issues?: unknown[] }).issues)
     }
     console.error(`[carafe] ${c.req.method} ${c.req.path} failed:`, error)
-    if (this.#cfg.app.debug && mayShowDebugPage(c.req.remoteAddress, (name) => c.req.header(name), c.req.url)) {
+    if (this.#cfg.app.debug && mayShowDebugPage(c.req.remoteAddress, (name) => c.req.header(name), c.req.host)) {
       return (debugPage !== null ? Promise.resolve(debugPage) : import('../server/debug-page.js'))
         .then((m) => {
           debugPage = m

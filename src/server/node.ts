@@ -51,7 +51,9 @@ export function createNodeHandler(app: NodeApp, options: NodeHandlerOptions): (r
     if (url.length > maxUrlLength) return refuse(req, res, 414, `the URL is longer than ${maxUrlLength} characters`, log)
     const q = url.indexOf('?')
     let path = q < 0 ? url : url.slice(0, q)
-    let host = req.headers.host
+    let host = rawHost(req.rawHeaders)
+    // RFC 9112 §3.2: two Host headers are a 400; Node would keep the first, a proxy in front may have used the other.
+    if (host === null) return refuse(req, res, 400, 'the request has more than one Host header', log)
     if (path.charCodeAt(0) !== 47 /* / */) {
       // RFC 9112 §3.2: absolute-form targets come from proxies; `*` only with OPTIONS. Its
       // authority replaces the Host header (§3.2.2), so it is checked the same way.
@@ -456,6 +458,19 @@ function headerObject(type: string | null, extra: Readonly<Record<string, Header
   const out: Record<string, HeaderValue> = type === null ? {} : { 'content-type': type }
   if (extra !== null) for (const k in extra) out[k] = extra[k]!
   return out
+}
+
+/** The `Host` header from the raw list: `undefined` when there is none, `null` when there are several. */
+function rawHost(raw: string[]): string | undefined | null {
+  let host: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!
+    if (k.length === 4 && (k === 'Host' || k === 'host' || k.toLowerCase() === 'host')) {
+      if (host !== undefined) return null
+      host = raw[i + 1]!
+    }
+  }
+  return host
 }
 
 /** Answer a request Carafe refuses before dispatch (414, 400), closing the connection. */

@@ -160,6 +160,9 @@ describe('mounted Fetch handlers', () => {
       assert.match(res.body, /Host header/, host)
     }
     assert.equal((await raw(port, 'http://u@evil.example/fsub/open')).status, 400)
+    // Two Host headers (RFC 9112 §3.2): a proxy may have routed on the second.
+    const twice = await rawRequest(port, 'GET /fsub/open HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\nConnection: close\r\n\r\n')
+    assert.match(twice, /^HTTP\/1\.1 400 [\s\S]*more than one Host header/)
     assert.equal((await raw(port, '/fsub/open', { host: 'example.com:8080' })).body, 'example.com:8080 /open')
     assert.equal((await raw(port, '/fsub/open', { host: '[::1]:8080' })).body, '[::1]:8080 /open')
     // The absolute form's authority replaces Host (RFC 9112 §3.2.2).

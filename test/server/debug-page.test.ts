@@ -85,15 +85,15 @@ describe('debug page gate', () => {
 
   it('treats an unknown socket address as not loopback, and CARAFE_DEBUG_REMOTE=1 lifts every rule', () => {
     const headers = (h: Record<string, string>) => (name: string) => h[name]
-    assert.equal(mayShowDebugPage(undefined, headers({ host: 'localhost' }), 'http://localhost/'), false)
-    assert.equal(mayShowDebugPage('', headers({ host: 'localhost' }), 'http://localhost/'), false)
-    assert.equal(mayShowDebugPage('203.0.113.9', headers({ host: 'localhost' }), 'http://localhost/'), false)
-    assert.equal(mayShowDebugPage('127.0.0.1', headers({}), 'http://localhost:8000/'), true)
-    assert.equal(mayShowDebugPage('127.0.0.1', headers({}), 'http://evil.example/'), false)
-    assert.equal(mayShowDebugPage('::ffff:127.0.0.1', headers({ host: '[::1]:80' }), 'http://x/'), true)
+    assert.equal(mayShowDebugPage(undefined, headers({ host: 'localhost' }), 'localhost'), false)
+    assert.equal(mayShowDebugPage('', headers({ host: 'localhost' }), 'localhost'), false)
+    assert.equal(mayShowDebugPage('203.0.113.9', headers({ host: 'localhost' }), 'localhost'), false)
+    assert.equal(mayShowDebugPage('127.0.0.1', headers({}), 'localhost:8000'), true)
+    assert.equal(mayShowDebugPage('127.0.0.1', headers({}), 'evil.example'), false)
+    assert.equal(mayShowDebugPage('::ffff:127.0.0.1', headers({ host: '[::1]:80' }), '[::1]:80'), true)
     process.env.CARAFE_DEBUG_REMOTE = '1'
     try {
-      assert.equal(mayShowDebugPage(undefined, headers({ host: 'evil.example', 'x-forwarded-for': '1.2.3.4' }), 'http://evil.example/'), true)
+      assert.equal(mayShowDebugPage(undefined, headers({ host: 'evil.example', 'x-forwarded-for': '1.2.3.4' }), 'evil.example'), true)
     } finally {
       delete process.env.CARAFE_DEBUG_REMOTE
     }
