@@ -92,15 +92,28 @@ export abstract class CarafeRequest {
   /** True when the connection itself is TLS. */
   protected abstract get encrypted(): boolean
 
-  #ip: string | undefined | null = null
-  #host: string | null = null
-  #proto: 'http' | 'https' | null = null
+  #proxied: { readonly ip: string | undefined; readonly proto: 'http' | 'https'; readonly host: string } | null = null
 
-  /** True when the socket's peer is a trusted proxy, so its forwarding headers count. */
-  #behindTrustedProxy(): boolean {
+  /**
+   * Client address, scheme and host, decided once per request: from the socket and the
+   * `Host` the door checked, or, when the socket's peer is a trusted proxy (the app's
+   * `trustProxy`), from its forwarding headers (read once, for all three).
+   */
+  #resolve(): { readonly ip: string | undefined; readonly proto: 'http' | 'https'; readonly host: string } {
+    if (this.#proxied !== null) return this.#proxied
+    const peer = this.remoteAddress
     const trust = this.settings.trust
+    let ip = peer
+    let proto: 'http' | 'https' = this.encrypted ? 'https' : 'http'
+    let host = this.hostHeader ?? 'localhost'
     // No address (a Fetch host that passes none): only a hop-count trust can vouch for the peer.
-    return trust !== null && trust(this.remoteAddress ?? '', 0)
+    if (trust !== null && trust(peer ?? '', 0)) {
+      const said = readForwarded((n) => this.header(n), this.settings.proxyHeaders)
+      ip = clientAddress(peer ?? '', said.for, trust) || undefined
+      if (said.proto === 'https' || said.proto === 'http') proto = said.proto
+      if (said.host !== undefined && HOST_RE.test(said.host)) host = said.host
+    }
+    return (this.#proxied = { ip, proto, host })
   }
 
   /**
@@ -109,23 +122,12 @@ export abstract class CarafeRequest {
    * a trusted proxy. A client cannot spoof it by sending the header itself.
    */
   get ip(): string | undefined {
-    if (this.#ip !== null) return this.#ip
-    const peer = this.remoteAddress
-    this.#ip = this.#behindTrustedProxy()
-      ? clientAddress(peer ?? '', readForwarded((n) => this.header(n), this.settings.proxyHeaders).for, this.settings.trust!) || undefined
-      : peer
-    return this.#ip
+    return this.#resolve().ip
   }
 
   /** `https` on TLS, or when a trusted proxy says so (`X-Forwarded-Proto` / `Forwarded: proto=`); else `http`. */
   get protocol(): 'http' | 'https' {
-    if (this.#proto !== null) return this.#proto
-    let proto: 'http' | 'https' = this.encrypted ? 'https' : 'http'
-    if (this.#behindTrustedProxy()) {
-      const said = readForwarded((n) => this.header(n), this.settings.proxyHeaders).proto
-      if (said === 'https' || said === 'http') proto = said
-    }
-    return (this.#proto = proto)
+    return this.#resolve().proto
   }
 
   /**
@@ -134,13 +136,7 @@ export abstract class CarafeRequest {
    * syntactically valid host (the doors refuse others with 400).
    */
   get host(): string {
-    if (this.#host !== null) return this.#host
-    let host = this.hostHeader ?? 'localhost'
-    if (this.#behindTrustedProxy()) {
-      const said = readForwarded((n) => this.header(n), this.settings.proxyHeaders).host
-      if (said !== undefined && HOST_RE.test(said)) host = said
-    }
-    return (this.#host = host)
+    return this.#resolve().host
   }
 
   /** {@link host} without the port, lower-case. */
