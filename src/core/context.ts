@@ -135,15 +135,16 @@ export class Context<P = Record<string, unknown>> {
    */
   enterMount(count: number): number {
     const prev = this.#segStart
-    const segs = segmentsOf(this.req.canonical)
-    this.#segStart = Math.min(prev + count, segs.length)
-    const rest = segs.slice(this.#segStart)
-    this.path = rest.length === 0 ? '/' : '/' + rest.join('/')
+    this.#view(Math.min(prev + count, segmentsOf(this.req.canonical).length))
     return prev
   }
 
   /** Undo {@link enterMount}. @internal */
   leaveMount(start: number): void {
+    this.#view(start)
+  }
+
+  #view(start: number): void {
     this.#segStart = start
     const rest = segmentsOf(this.req.canonical).slice(start)
     this.path = rest.length === 0 ? '/' : '/' + rest.join('/')
