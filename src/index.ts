@@ -8,7 +8,8 @@
  * app.run({ port: 8000 })
  */
 export { Carafe } from './core/app.js'
-export type { CarafeOptions, FetchHandler, MultiRouteOptions, RouteInfo, RouteMethod } from './core/app.js'
+export type { CarafeOptions, FetchHandler, MultiRouteOptions, Plugin, RouteInfo, RouteMethod, RouteMiddleware } from './core/app.js'
+export type { CurrentUser, FlashMessage, LoginOptions, Session, SessionData, SessionValue } from './core/battery.js'
 export { defaultApp, route, get, post, put, patch, del, use, url, run } from './core/default-app.js'
 export { Context, encodeLocation } from './core/context.js'
 export type { BodyValue, ContextVariables, FileBody, HeaderValue, Respondable } from './core/context.js'

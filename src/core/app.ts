@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { Context, type ContextVariables } from './context.js'
-import { compose, type Middleware } from './compose.js'
+import { compose, type Middleware, type Next } from './compose.js'
 import { CarafeError, HttpError } from './errors.js'
 import { Dispatcher, type ErrorHandler } from './dispatch.js'
 import { formatRoute, type Handler, type Route, type RouteOptions } from './route.js'
@@ -71,8 +71,36 @@ export interface CarafeOptions {
   static?: StaticFolderOptions
 }
 
-/** A route method on the app: `app.get('/users/<int:id>', (c) => …)`. */
-export type RouteMethod<Self> = <P extends string>(pattern: P, handler: Handler<ParamsOf<P>>, options?: RouteOptions) => Self
+/**
+ * A route method on the app: `app.get('/users/<int:id>', (c) => …)`, with route options
+ * after the handler, or with middleware for this route only in front of it
+ * (`app.get('/admin', requireRole('admin'), (c) => …)`): the last function is the handler.
+ */
+export interface RouteMethod<Self> {
+  <P extends string>(pattern: P, handler: Handler<ParamsOf<P>>, options?: RouteOptions): Self
+  <P extends string>(pattern: P, ...chain: [...RouteMiddleware<ParamsOf<P>>[], Handler<ParamsOf<P>>]): Self
+}
+
+/** Middleware for one route (`app.get(pattern, mw, handler)`): it sees the route's typed params. */
+export type RouteMiddleware<P = Record<string, unknown>> = (c: Context<P>, next: Next) => unknown
+
+/**
+ * What `app.use()` takes besides a function: middleware with a life cycle, such as a session
+ * store or a pool that opens before the server listens and closes once it has drained.
+ *
+ * @example
+ * app.use({ name: 'pool', middleware: (c, next) => { c.set('db', pool); return next() }, startup: () => pool.open(), shutdown: () => pool.close() })
+ */
+export interface Plugin {
+  /** A name for `app.plugin(name)` (how batteries find each other, e.g. `'session'`). */
+  readonly name?: string
+  /** Run on every request (under the prefix of `app.use(prefix, plugin)`). */
+  readonly middleware?: Middleware
+  /** Run before the server listens, with the app. */
+  startup?(app: Carafe): unknown
+  /** Run when the server shuts down, after in-flight requests finish. */
+  shutdown?(app: Carafe): unknown
+}
 
 /** Anything with a Fetch `fetch(request)`: another Carafe app, a Hono app, a plain function. */
 export type FetchHandler = ((request: Request) => Response | Promise<Response>) | { fetch(request: Request): Response | Promise<Response> }
@@ -169,32 +197,50 @@ export class Carafe implements AppServices {
 
   // ---- routes ------------------------------------------------------------------------
 
-  readonly get: RouteMethod<this> = (pattern, handler, options) => this.#add('GET', pattern, handler, options)
-  readonly post: RouteMethod<this> = (pattern, handler, options) => this.#add('POST', pattern, handler, options)
-  readonly put: RouteMethod<this> = (pattern, handler, options) => this.#add('PUT', pattern, handler, options)
-  readonly patch: RouteMethod<this> = (pattern, handler, options) => this.#add('PATCH', pattern, handler, options)
-  readonly delete: RouteMethod<this> = (pattern, handler, options) => this.#add('DELETE', pattern, handler, options)
-  readonly options: RouteMethod<this> = (pattern, handler, options) => this.#add('OPTIONS', pattern, handler, options)
-  readonly head: RouteMethod<this> = (pattern, handler, options) => this.#add('HEAD', pattern, handler, options)
+  readonly get: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('GET', pattern, rest)
+  readonly post: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('POST', pattern, rest)
+  readonly put: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('PUT', pattern, rest)
+  readonly patch: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('PATCH', pattern, rest)
+  readonly delete: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('DELETE', pattern, rest)
+  readonly options: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('OPTIONS', pattern, rest)
+  readonly head: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('HEAD', pattern, rest)
   /** A route for every method. */
-  readonly all: RouteMethod<this> = (pattern, handler, options) => this.#add('*', pattern, handler, options)
+  readonly all: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('*', pattern, rest)
 
   /**
-   * Bottle/Flask-style registration: GET by default, or the listed methods.
+   * Bottle/Flask-style registration: GET by default, or the listed methods; middleware for
+   * this route may stand in front of the handler.
    *
    * @example
    * app.route('/login', { methods: ['GET', 'POST'] }, (c) => …)
+   * app.route('/admin', { methods: ['GET', 'POST'] }, requireRole('admin'), (c) => …)
    */
-  route<P extends string>(pattern: P, handler: Handler<ParamsOf<P>>): this
-  route<P extends string>(pattern: P, options: MultiRouteOptions, handler: Handler<ParamsOf<P>>): this
-  route<P extends string>(pattern: P, a: Handler<ParamsOf<P>> | MultiRouteOptions, b?: Handler<ParamsOf<P>>): this {
-    const [options, handler] = typeof a === 'function' ? [{}, a] : [a, b!]
+  route<P extends string>(pattern: P, ...chain: [...RouteMiddleware<ParamsOf<P>>[], Handler<ParamsOf<P>>]): this
+  route<P extends string>(pattern: P, options: MultiRouteOptions, ...chain: [...RouteMiddleware<ParamsOf<P>>[], Handler<ParamsOf<P>>]): this
+  route(pattern: string, ...rest: Array<MultiRouteOptions | RouteMiddleware<any> | Handler<any>>): this {
+    const options = (typeof rest[0] === 'object' && rest[0] !== null ? rest.shift() : {}) as MultiRouteOptions
+    const chain = rest as Array<Handler<any>>
+    const handler = chain.pop()
     const methods = options.methods ?? ['GET']
-    for (const m of methods) this.#add(m.toUpperCase() === 'ALL' ? '*' : m.toUpperCase(), pattern, handler, options)
+    for (const m of methods) this.#add(m.toUpperCase() === 'ALL' ? '*' : m.toUpperCase(), pattern, handler!, options, true, chain)
     return this
   }
 
-  #add(method: string, source: string, handler: Handler<any>, options: RouteOptions = {}, autoName = true): this {
+  /** `(handler, options?)` or `(...middleware, handler)`: the last function is the handler. */
+  #addArgs(method: string, pattern: string, rest: RouteArgs): this {
+    const last = rest[rest.length - 1]
+    if (rest.length === 2 && typeof rest[0] === 'function' && typeof last === 'object' && last !== null) {
+      return this.#add(method, pattern, rest[0] as Handler<any>, last as RouteOptions)
+    }
+    if (rest.length === 2 && last === undefined) return this.#add(method, pattern, rest[0] as Handler<any>)
+    const chain = rest.slice(0, -1)
+    for (const [i, mw] of chain.entries()) {
+      if (typeof mw !== 'function') throw new TypeError(`${method} ${pattern}: argument ${i + 2} must be a middleware function (the handler comes last, route options after a lone handler)`)
+    }
+    return this.#add(method, pattern, last as Handler<any>, {}, true, chain as Middleware[])
+  }
+
+  #add(method: string, source: string, handler: Handler<any>, options: RouteOptions = {}, autoName = true, middleware: readonly Middleware[] = []): this {
     if (typeof handler !== 'function') throw new TypeError(`the handler for ${method} ${source} must be a function`)
     const pattern = compilePattern(source, this.#converters)
     let name = options.name
@@ -208,7 +254,7 @@ export class Carafe implements AppServices {
         name = undefined
       }
     }
-    const route: Route = { method, pattern, handler, name, bodyLimit: options.bodyLimit, run: handler, direct: true }
+    const route: Route = { method, pattern, handler, middleware: middleware.slice(), name, bodyLimit: options.bodyLimit, run: handler, direct: true }
     this.#tree.add(pattern, route)
     this.#routes.push(route)
     if (name !== undefined && !this.#named.has(name)) this.#named.set(name, route)
@@ -217,27 +263,47 @@ export class Carafe implements AppServices {
   }
 
   /**
-   * Add middleware for every request, or for paths under `prefix`. Middleware wraps every
-   * route whatever the order of registration, and runs in the order it was added.
+   * Add middleware (or a {@link Plugin}) for every request, or for paths under `prefix`.
+   * Middleware wraps every route whatever the order of registration, and runs in the order
+   * it was added. A plugin's `startup` and `shutdown` join the app's.
    *
    * @example
    * app.use(async (c, next) => { const t = Date.now(); await next(); c.header('x-time', Date.now() - t) })
+   * app.use(session())
    */
-  use(middleware: Middleware): this
-  use(prefix: string, middleware: Middleware): this
-  use(a: string | Middleware, b?: Middleware): this {
-    if (typeof a === 'function') this.#middleware.push(a)
+  use(middleware: Middleware | Plugin): this
+  use(prefix: string, middleware: Middleware | Plugin): this
+  use(a: string | Middleware | Plugin, b?: Middleware | Plugin): this {
+    const prefix = typeof a === 'string' ? a : undefined
+    const item = typeof a === 'string' ? b : a
+    let mw: Middleware | undefined
+    if (typeof item === 'function') mw = item
+    else if (typeof item === 'object' && item !== null) {
+      this.#plugins.push(item)
+      mw = item.middleware
+      if (item.startup !== undefined) this.#startup.push(() => item.startup!(this))
+      if (item.shutdown !== undefined) this.#shutdown.push(() => item.shutdown!(this))
+    } else throw new TypeError('app.use() takes a middleware function or a plugin object ({ middleware, startup, shutdown })')
+    if (mw === undefined) return this
+    if (prefix === undefined) this.#middleware.push(mw)
     else {
       // Decided on the canonical segments, as the router decides: `/%61dmin` and
       // `//admin` are `/admin` to both, and `/admin%2fx` is neither.
-      const prefix = prefixSegments(a)
-      const mw = b!
+      const segs = prefixSegments(prefix)
+      const inner = mw
       this.#middleware.push(function prefixed(c, next) {
-        return c.hasPathPrefix(prefix) ? mw(c, next) : next()
+        return c.hasPathPrefix(segs) ? inner(c, next) : next()
       })
     }
     this.#dispatcher = null
     return this
+  }
+
+  readonly #plugins: Plugin[] = []
+
+  /** The plugin installed with `app.use()` under `name` (the first, outermost, if several), or `undefined`. */
+  plugin<T extends Plugin = Plugin>(name: string): T | undefined {
+    return this.#plugins.find((p) => p.name === name) as T | undefined
   }
 
   /** The `after()` hooks, in registration order, so a `before()` that answers early can run the ones it skips. */
@@ -365,7 +431,7 @@ export class Carafe implements AppServices {
   /** Render a template to a string (what `c.render()` uses). */
   async render(name: string, data: Record<string, unknown>, c?: Context<any>): Promise<string> {
     const engine = await this.#templateEngine()
-    const globals = c === undefined ? data : { request: c.req, params: c.params, ...data }
+    const globals = c === undefined ? data : { ...requestGlobals(c, engine), ...data }
     return engine.render(name, globals)
   }
 
@@ -396,7 +462,7 @@ export class Carafe implements AppServices {
     const chain = this.#middleware.slice()
     for (const r of this.#routes) {
       r.run = r.handler
-      r.direct = chain.length === 0
+      r.direct = chain.length === 0 && r.middleware.length === 0
     }
     this.#dispatcher = new Dispatcher({
       app: this,
@@ -550,6 +616,43 @@ function compileAllowedHosts(list: readonly string[] | undefined): ((hostname: s
   }
 }
 
+/**
+ * What every template rendered for a request sees: `request`, `params`, and, with the
+ * batteries installed, `session`, `current_user`, `get_flashed_messages()` (Flask's),
+ * `csrf_token()` and `csrf_field()`.
+ */
+function requestGlobals(c: Context<any>, engine: TemplateEngine): Record<string, unknown> {
+  const out: Record<string, unknown> = { request: c.req, params: c.params }
+  const session = c.battery('session')
+  if (session !== undefined) {
+    out.session = session
+    out.get_flashed_messages = (...args: unknown[]) => flashedMessages(c, args)
+  }
+  const auth = c.battery('auth')
+  if (auth !== undefined) out.current_user = auth.user
+  if (c.battery('csrf') !== undefined) {
+    out.csrf_token = () => c.csrfToken()
+    const safe = engine.safe ?? ((html: string) => html)
+    out.csrf_field = () => safe(`<input type="hidden" name="_csrf" value="${c.csrfToken()}">`)
+  }
+  return out
+}
+
+/**
+ * Flask's `get_flashed_messages(with_categories=false, category_filter=[])`, called from a
+ * template with positional or keyword arguments: the messages, or `[category, message]` pairs.
+ */
+function flashedMessages(c: Context<any>, args: unknown[]): unknown[] {
+  const positional = args.slice()
+  const last = positional[positional.length - 1] as { __keywords?: boolean; with_categories?: unknown; category_filter?: unknown } | undefined
+  const kw = typeof last === 'object' && last !== null && last.__keywords === true ? (positional.pop(), last) : undefined
+  const withCategories = kw?.with_categories ?? positional[0]
+  const filter = kw?.category_filter ?? positional[1]
+  const categories = typeof filter === 'string' ? [filter] : Array.isArray(filter) && filter.length > 0 ? filter.map(String) : undefined
+  const list = c.flashes(categories)
+  return withCategories === true ? list.map((f) => [f.category, f.message]) : list.map((f) => f.message)
+}
+
 /** What `app.request()` tells the Fetch door: the caller is this process. */
 const IN_PROCESS: FetchInfo = Object.freeze({ remoteAddress: '127.0.0.1' })
 
@@ -557,5 +660,8 @@ function defaultRoot(): string {
   const file = process.env.CARAFE_APP_FILE ?? process.argv[1]
   return file !== undefined && file !== '' ? path.dirname(path.resolve(file)) : process.cwd()
 }
+
+/** The arguments after a route's pattern. */
+type RouteArgs = Array<Handler<any> | Middleware | RouteOptions | undefined>
 
 export type { ContextVariables, Middleware, Handler, RouteOptions }

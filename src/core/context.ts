@@ -8,6 +8,8 @@ import type { AppServices } from './services.js'
 import { escapeHtml } from '../util/html-escape.js'
 import { lazyRequire } from '../util/lazy.js'
 import { segmentsOf } from '../router/canonical.js'
+import { CarafeError } from './errors.js'
+import type { AuthHandle, Batteries, CurrentUser, FlashMessage, LoginOptions, Session, SessionValue } from './battery.js'
 
 /**
  * Typed per-request state shared by middleware and handlers (`c.set('user', u)`).
@@ -90,6 +92,8 @@ export class Context<P = Record<string, unknown>> {
   #prebuilt: readonly string[] | null = null
   #body: BodyValue = null
   #vars: Record<string, unknown> | null = null
+  #batteries: Batteries | null = null
+  #flashes: FlashMessage[] | null = null
 
   constructor(app: AppServices, req: CarafeRequest, params: P) {
     this.#app = app
@@ -264,6 +268,110 @@ export class Context<P = Record<string, unknown>> {
   get(key: string): unknown
   get(key: string): unknown {
     return this.#vars?.[key]
+  }
+
+  // ---- batteries: session, user, flash, CSRF ---------------------------------------------
+
+  /**
+   * Attach a battery's per-request part (what `session()`, `auth()` and `csrf()` do on each
+   * request). @internal
+   */
+  provide<K extends keyof Batteries>(kind: K, value: Batteries[K]): void {
+    this.#batteries ??= {}
+    this.#batteries[kind] = value
+  }
+
+  /** A battery's part when it is installed for this request. @internal */
+  battery<K extends keyof Batteries>(kind: K): Batteries[K] | undefined {
+    return this.#batteries?.[kind]
+  }
+
+  /**
+   * The session (`app.use(session())` from `carafe/session`): `c.session.get('cart')`,
+   * `c.session.set('cart', [1, 2])`. Throws `ERR_NO_SESSION` when no session middleware runs
+   * for this request.
+   */
+  get session(): Session {
+    const s = this.#batteries?.session
+    if (s === undefined) throw new CarafeError('ERR_NO_SESSION', 'c.session needs the session middleware: app.use(session()) with session from \'carafe/session\'')
+    return s
+  }
+
+  /** The logged-in user (`app.use(auth({ loadUser }))` from `carafe/auth`), or `null`. Throws `ERR_NO_AUTH` without `auth()`. */
+  get user(): CurrentUser | null {
+    return this.#auth('c.user').user
+  }
+
+  /** Log `user` in: a new session id (against fixation) that holds the user's id. */
+  login(user: CurrentUser, options?: LoginOptions): Promise<void> {
+    return this.#auth('c.login()').login(user, options)
+  }
+
+  /** Log out: the session ends on the server (a replayed cookie is not logged in) and the remember-me token is revoked. */
+  logout(): Promise<void> {
+    return this.#auth('c.logout()').logout()
+  }
+
+  /** End every other session of the logged-in user (after a password change); this one stays, with a new id. */
+  logoutOthers(): Promise<void> {
+    return this.#auth('c.logoutOthers()').logoutOthers()
+  }
+
+  #auth(what: string): AuthHandle {
+    const a = this.#batteries?.auth
+    if (a === undefined) throw new CarafeError('ERR_NO_AUTH', `${what} needs the auth middleware: app.use(auth({ loadUser })) with auth from 'carafe/auth'`)
+    return a
+  }
+
+  /**
+   * A CSRF token for a form or a `X-CSRF-Token` header (`{{ csrf_field() }}` in templates):
+   * bound to the session, masked anew each call. Throws `ERR_NO_CSRF` without `csrf()`.
+   */
+  csrfToken(): string {
+    const t = this.#batteries?.csrf
+    if (t === undefined) throw new CarafeError('ERR_NO_CSRF', "c.csrfToken() needs the CSRF middleware: app.use(csrf()) with csrf from 'carafe/auth'")
+    return t.token()
+  }
+
+  /**
+   * Flash a message for the next page that shows them (Flask's `flash()`); kept in the
+   * session until read.
+   *
+   * @example
+   * c.flash('Welcome back!'); c.flash('Wrong password', 'error')
+   */
+  flash(message: string, category = 'message'): void {
+    const list = (this.session.get(FLASH_KEY) as FlashMessage[] | undefined) ?? []
+    this.session.set(FLASH_KEY, [...list, { message: String(message), category: String(category) }] as unknown as SessionValue)
+  }
+
+  /**
+   * The flashed messages, oldest first, and forget them (Flask's `get_flashed_messages()`);
+   * `category` keeps only those. A request that does not call this (an asset, an XHR)
+   * leaves them for the next. Calls within one request return the same list.
+   */
+  flashes(category?: string | readonly string[]): FlashMessage[] {
+    if (this.#flashes === null) {
+      const s = this.#batteries?.session
+      const list = s?.get(FLASH_KEY) as FlashMessage[] | undefined
+      this.#flashes = Array.isArray(list) ? list : []
+      if (list !== undefined) s!.delete(FLASH_KEY)
+    }
+    if (category === undefined) return this.#flashes
+    const wanted = typeof category === 'string' ? [category] : category
+    return this.#flashes.filter((f) => wanted.includes(f.category))
+  }
+
+  /**
+   * Where to go after login: `candidate` (by default the `next` query parameter) when it is
+   * a path on this site, else `fallback`. Refuses anything a browser could read as another
+   * site: `//evil`, `/\evil`, `https:…`, `javascript:…`, control characters.
+   *
+   * @example
+   * return c.redirect(c.safeNext('/'))
+   */
+  safeNext(fallback = '/', candidate: string | undefined = this.req.query('next')): string {
+    return isSafeNext(candidate) ? candidate : fallback
   }
 
   // ---- building the response ---------------------------------------------------------
@@ -441,6 +549,11 @@ export class Context<P = Record<string, unknown>> {
     return this.#app.url(name, params, query)
   }
 
+  /** The app answering (what a battery needs of it: keys, root, render, url). */
+  get app(): AppServices {
+    return this.#app
+  }
+
   /** The app's root folder: relative paths (static roots, templates) resolve against it. */
   get root(): string {
     return this.#app.root
@@ -459,6 +572,22 @@ export class Context<P = Record<string, unknown>> {
     this.#prebuilt = null
     this.#body = null
   }
+}
+
+/** Where `c.flash()` keeps its messages in the session. */
+export const FLASH_KEY = '$flashes'
+
+/**
+ * A same-origin relative path: one leading `/`, then no `/` or `\` (which browsers read as
+ * `/`) right after it, and no control characters or backslashes anywhere (browsers strip
+ * tabs and newlines, so `/\t/evil` would become `//evil`).
+ */
+export function isSafeNext(candidate: string | undefined): candidate is string {
+  if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > 2048) return false
+  if (candidate.charCodeAt(0) !== 0x2f) return false
+  const second = candidate.charCodeAt(1)
+  if (second === 0x2f || second === 0x5c) return false
+  return !/[\\\x00-\x1f\x7f]/.test(candidate)
 }
 
 /**

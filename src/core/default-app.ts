@@ -29,7 +29,7 @@ export function route<P extends string>(pattern: P, a: Handler<ParamsOf<P>> | { 
 }
 
 function method(name: 'get' | 'post' | 'put' | 'patch' | 'delete'): RouteMethod<Carafe> {
-  return (pattern, handler, options) => defaultApp()[name](pattern, handler, options)
+  return ((pattern: string, ...rest: unknown[]) => (defaultApp()[name] as (p: string, ...r: unknown[]) => Carafe)(pattern, ...rest)) as RouteMethod<Carafe>
 }
 
 /** `get(pattern, handler)` on the default app. */

@@ -74,7 +74,7 @@ export class Dispatcher {
     } catch (e) {
       return this.#fail(c, e)
     }
-    if (this.#hasMiddleware) return this.#chain(route)(c).then(undefined, (e) => this.#fail(c, e))
+    if (this.#hasMiddleware || route.middleware.length !== 0) return this.#chain(route)(c).then(undefined, (e) => this.#fail(c, e))
 
     // Fast path: no middleware, so call the handler directly and, when it returns a plain
     // value synchronously, finish without allocating a single promise.
@@ -100,7 +100,8 @@ export class Dispatcher {
   #chain(route: Route): (c: Context<any>) => Promise<void> {
     let fn = this.#wrapped.get(route)
     if (fn === undefined) {
-      fn = this.#cfg.compose(this.#cfg.middleware, this.#inner(route.handler))
+      const mw = route.middleware.length === 0 ? this.#cfg.middleware : [...this.#cfg.middleware, ...route.middleware]
+      fn = this.#cfg.compose(mw, this.#inner(route.handler))
       this.#wrapped.set(route, fn)
     }
     return fn

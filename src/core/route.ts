@@ -19,6 +19,8 @@ export interface Route {
   readonly method: string
   readonly pattern: CompiledPattern
   readonly handler: Handler<any>
+  /** Middleware of this route only (`app.get(pattern, ...middleware, handler)`), inside the app's. */
+  readonly middleware: readonly import('./compose.js').Middleware[]
   readonly name: string | undefined
   readonly bodyLimit: number | undefined
   /** Set when the app freezes: the handler, or the middleware chain around it. */

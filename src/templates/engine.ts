@@ -12,6 +12,8 @@ import { assertTemplateName, templatePath } from './name.js'
  */
 export interface TemplateEngine {
   render(name: string, data: Record<string, unknown>): string | Promise<string>
+  /** Mark HTML as safe, so autoescaping leaves it alone (what `csrf_field()` returns). @default the string itself */
+  safe?(html: string): unknown
 }
 
 /** Options for {@link createNunjucksEngine}. */
@@ -46,6 +48,7 @@ export function createNunjucksEngine(options: NunjucksEngineOptions): TemplateEn
   const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false })
   for (const [k, v] of Object.entries(options.globals ?? {})) env.addGlobal(k, v)
   return {
+    safe: (html) => new nunjucks.runtime.SafeString(html),
     render(name, data) {
       return new Promise((resolve, reject) => {
         assertTemplateName(name)
