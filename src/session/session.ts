@@ -168,11 +168,11 @@ async function load(state: SessionState, opening: Promise<void>, raw: string): P
   return { key, stored }
 }
 
-/** Seconds the session may live from `now`: the idle timeout, capped by what is left of `maxAge`. */
+/** Seconds (fractional: stores keep milliseconds) the session may live from `now`: the idle timeout, capped by what is left of `maxAge`. */
 function ttlSeconds(state: SessionState, created: number, now: number): number {
   const left = created + state.maxAgeMs - now
   const ms = state.idleMs === undefined ? left : Math.min(state.idleMs, left)
-  return Math.max(0, Math.floor(ms / 1000))
+  return Math.max(0, ms / 1000)
 }
 
 /** Store trouble (Redis down, a locked file) is a 503 for this request, never a crash; misuse (too large, not JSON) stays an error. */
@@ -354,7 +354,7 @@ class RequestSession implements Session {
   #setCookie(value: string, created: number): void {
     const state = this.#state
     const name = this.#https ? state.httpsName : state.httpName
-    const maxAge = state.persistent ? Math.max(0, Math.floor((created + state.maxAgeMs - Date.now()) / 1000)) : undefined
+    const maxAge = state.persistent ? Math.max(1, Math.ceil((created + state.maxAgeMs - Date.now()) / 1000)) : undefined
     this.#c.header('set-cookie', serializeCookie(name, value, { maxAge, domain: state.domain, sameSite: state.sameSite }, this.#https), { append: true })
   }
 }

@@ -35,7 +35,8 @@ export interface SessionPatch {
 
 /**
  * A place to keep sessions. Every store passes the same conformance suite
- * (`test/session/conformance.ts`). Durations are seconds.
+ * (`test/session/conformance.ts`). Durations are seconds, possibly fractional (keep
+ * milliseconds: a session with 0.8 s left must not be rounded to 0 or to 1).
  *
  * @example
  * app.use(session({ store: redisStore({ url: 'redis://127.0.0.1:6379' }) }))
