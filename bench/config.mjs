@@ -69,6 +69,9 @@ const GREET_NAME = '나의 비밀 방'
 
 const STATIC_SERVERS = ['node-static', 'node-static-batched', 'carafe-serve', 'carafe-serve@base', 'python', 'http-server', 'serve', 'sirv', 'nginx', 'nginx-sendfile-off']
 const STATIC_SCENARIOS = ['file1k', 'file1m', 'list200']
+const SESSION_SERVERS = ['carafe-session', 'carafe-session@base', 'fastify-session', 'express-session']
+const SESSION_SCENARIOS = ['session', 'session-redis']
+const ME_BODY = JSON.stringify({ id: 42, name: 'Kim' })
 
 /** Status 200, exactly the fixture's bytes, and a content-type starting with `typePrefix`. */
 function expectFile(rel, typePrefix) {
@@ -155,6 +158,27 @@ export const scenarios = [
       return true
     },
   },
+  // Sessions: each server's POST /login logs user 42 in (the runner keeps the cookie it
+  // sets and sends it with every request); GET /me loads the session, checks the login and
+  // answers JSON. Against Fastify + @fastify/session.
+  {
+    name: 'session',
+    title: 'GET with a session cookie: load the session (memory store), check the login, JSON',
+    path: '/me',
+    login: '/login',
+    servers: SESSION_SERVERS,
+    baseline: 'fastify-session',
+    expect: expectExact(ME_BODY, 'application/json; charset=utf-8', 'application/json'),
+  },
+  {
+    name: 'session-redis',
+    title: 'the same with each framework\'s Redis store (127.0.0.1:6379)',
+    path: '/me',
+    login: '/login',
+    servers: SESSION_SERVERS,
+    baseline: 'fastify-session',
+    expect: expectExact(ME_BODY, 'application/json; charset=utf-8', 'application/json'),
+  },
   // Static files (bench/static/www, made by static/make-fixtures.mjs), against nginx.
   {
     name: 'file1k',
@@ -212,6 +236,14 @@ export const servers = [
     requires: [{ path: '../dist/index.js', fix: 'npm run build (at the repo root)' }],
   },
   { name: 'fastify', file: 'fastify.mjs', requires: peerDeps('fastify') },
+  {
+    name: 'carafe-session',
+    file: 'session-carafe.mjs',
+    scenarios: SESSION_SCENARIOS,
+    requires: [{ path: '../dist/auth/index.js', fix: 'npm run build (at the repo root)' }],
+  },
+  { name: 'fastify-session', file: 'session-fastify.mjs', scenarios: SESSION_SCENARIOS, requires: peerDeps('fastify', '@fastify/session', '@fastify/cookie', 'connect-redis', 'redis') },
+  { name: 'express-session', file: 'session-express.mjs', scenarios: SESSION_SCENARIOS, requires: peerDeps('express', 'express-session', 'connect-redis', 'redis') },
   { name: 'hono', file: 'hono.mjs', requires: peerDeps('hono', '@hono/node-server') },
   { name: 'express', file: 'express.mjs', requires: peerDeps('express') },
 
@@ -323,6 +355,13 @@ function baseBuildServers() {
       file: 'carafe.mjs',
       env: { CARAFE_DIST: dist },
       requires: [{ path: join(dist, 'index.js'), fix: `npm run build in ${base}` }],
+    },
+    {
+      name: 'carafe-session@base',
+      file: 'session-carafe.mjs',
+      env: { CARAFE_DIST: dist },
+      scenarios: SESSION_SCENARIOS,
+      requires: [{ path: join(dist, 'auth', 'index.js'), fix: `npm run build in ${base} (a build with carafe/auth)` }],
     },
     {
       name: 'carafe-serve@base',

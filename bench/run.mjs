@@ -440,6 +440,23 @@ function checkResponse(port, scenario) {
   })
 }
 
+/** POST to `path` and return the `Cookie` header value the Set-Cookie answers make. */
+function loginCookies(port, path) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { connection: 'close', 'content-length': 0 }, agent: false }, (res) => {
+      res.resume()
+      res.on('end', () => {
+        const cookies = (res.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).filter((pair) => !/=$/.test(pair))
+        if (res.statusCode !== 200 || cookies.length === 0) reject(new Error(`login at ${path} gave ${res.statusCode} and ${cookies.length} cookies`))
+        else resolve(cookies.join('; '))
+      })
+    })
+    req.setTimeout(5000, () => req.destroy(new Error('no answer to the login within 5 s')))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
 /** A Lua string literal holding exactly these UTF-8 bytes. */
 function luaString(text) {
   let out = '"'
@@ -531,6 +548,9 @@ async function measure(server, scenario, options, clkTck) {
     await sleep(IDLE_MS)
     const idleRssKiB = rssKiB(pid)
 
+    // A scenario with `login` runs as a logged-in client: POST there once and send the
+    // cookies it sets with every request (the check and all of wrk's).
+    if (scenario.login) scenario = { ...scenario, headers: { ...scenario.headers, cookie: await loginCookies(port, scenario.login) } }
     const answer = await checkResponse(port, scenario)
     const verdict = scenario.expect(answer.status, answer.body, answer.headers, answer.raw)
     if (verdict !== true) {
