@@ -18,7 +18,8 @@ if (STORE === 'redis') {
 const users = new Map([[USER.id, USER]])
 const app = Fastify({ logger: false })
 app.register(fastifyCookie)
-app.register(fastifySession, { secret: SECRET, saveUninitialized: false, cookie: { secure: false, httpOnly: true, sameSite: 'lax', maxAge: 14 * 86400_000 }, ...(store ? { store } : {}) })
+// rolling: false: save and re-send the cookie only when the session changed, as Carafe does (Fastify's default re-saves every response).
+app.register(fastifySession, { secret: SECRET, saveUninitialized: false, rolling: false, cookie: { secure: false, httpOnly: true, sameSite: 'lax', maxAge: 14 * 86400_000 }, ...(store ? { store } : {}) })
 app.post('/login', async (req) => {
   await req.session.regenerate()
   req.session.set('userId', USER.id)
