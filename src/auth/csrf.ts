@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Context } from '../core/context.js'
-import type { Next } from '../core/compose.js'
+import type { Middleware } from '../core/compose.js'
 import type { CsrfHandle, Session } from '../core/battery.js'
 import { CarafeError, HttpError } from '../core/errors.js'
 import { prefixSegments } from '../router/canonical.js'
@@ -20,7 +20,7 @@ export interface CsrfOptions {
    * the router's canonical segments; or a function of the context.
    * @default none
    */
-  exempt?: readonly string[] | ((c: Context<any>) => boolean)
+  exempt?: readonly string[] | ((c: Context) => boolean)
 }
 
 /** The form field and header a CSRF token travels in. */
@@ -62,7 +62,7 @@ const TOKEN_RE = /^[A-Za-z0-9_-]+$/
  * app.get('/note', (c) => c.render('note.html'))   // <form method="post">{{ csrf_field() }} …
  * app.post('/note', async (c) => { … })            // only same-origin posts get here
  */
-export function csrf(options: CsrfOptions = {}): (c: Context<any>, next: Next) => unknown {
+export function csrf(options: CsrfOptions = {}): Middleware {
   const extra = (options.trustedOrigins ?? []).map(toOrigin)
   const exempt = compileExempt(options.exempt)
   return function csrfProtection(c, next) {
@@ -217,7 +217,7 @@ function refuse(code: string, message: string): HttpError {
 }
 
 /** The `exempt` option as a test of the context, or `null` when nothing is exempt. */
-function compileExempt(exempt: CsrfOptions['exempt']): ((c: Context<any>) => boolean) | null {
+function compileExempt(exempt: CsrfOptions['exempt']): ((c: Context) => boolean) | null {
   if (exempt === undefined) return null
   if (typeof exempt === 'function') return exempt
   if (exempt.length === 0) return null

@@ -30,7 +30,7 @@ export interface RateLimitOptions {
    * `undefined` to let a request through uncounted.
    * @default the client IP ({@link ipKey} of `c.req.ip`: through trusted proxies only, IPv6 by its /56)
    */
-  key?: (c: Context<any>) => string | null | undefined | Promise<string | null | undefined>
+  key?: (c: Context) => string | null | undefined | Promise<string | null | undefined>
   /** Where counts live. @default 'memory' (this process only) */
   store?: RateLimitStore
   /** The 429's message. @default 'too many requests: at most {max} in {window}; try again in {n} seconds' */
@@ -78,14 +78,14 @@ export function rateLimit(options: RateLimitOptions): RateLimiter {
   if (!Number.isInteger(max) || max < 1) throw new TypeError(`rateLimit: max must be a whole number of requests, at least 1 (got ${String(max)})`)
   const window = seconds(options.window, 'rateLimit window')
   if (window <= 0) throw new TypeError('rateLimit: window must be longer than 0 seconds')
-  const key = options.key ?? ((c: Context<any>) => ipKey(c.req.ip))
+  const key = options.key ?? ((c: Context) => ipKey(c.req.ip))
   const allowOnError = options.onStoreError === 'allow'
   const counter = makeCounter(options.store ?? 'memory', max, window)
   const policy = `${max};w=${Math.ceil(window)}`
   const windowText = typeof options.window === 'string' ? options.window.trim() : `${window} seconds`
   let failing = false
 
-  async function limited(c: Context<any>, next: Next): Promise<unknown> {
+  async function rateLimited(c: Context<any>, next: Next): Promise<unknown> {
     const k = await key(c)
     if (k === null || k === undefined) return next()
     let res: RateLimiterRes
@@ -112,7 +112,7 @@ export function rateLimit(options: RateLimitOptions): RateLimiter {
     for (const [name, value] of Object.entries(rateHeaders(max, remaining, Math.max(0, Math.ceil(res.msBeforeNext / 1000)), policy))) c.header(name, value)
   }
 
-  return Object.assign(limited, {
+  return Object.assign(rateLimited, {
     reset: (k: string) => counter.delete(k).then(() => undefined),
     close: () => counter.close(),
   })
