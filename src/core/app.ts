@@ -584,7 +584,7 @@ function refuseOpaqueSegments(c: Context<any>, count: number): readonly string[]
 }
 
 /** Normalize one `trustedOrigins` entry to `scheme://host[:port]`, or say what is wrong with it. */
-function toOrigin(entry: string): string {
+export function toOrigin(entry: string): string {
   let url: URL
   try {
     url = new URL(entry)

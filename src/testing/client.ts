@@ -2,13 +2,21 @@
  * `carafe/testing`: a small in-process test client over `app.fetch`: no socket, no port,
  * the same dispatch path as a real request. Requests come from `127.0.0.1` (as from a
  * browser on this machine: the debug page shows in debug mode); pass `remoteAddress` to
- * play another client.
+ * play another client. Like a browser, it keeps the cookies responses set (a cookie jar)
+ * and sends them back; redirects are not followed.
  *
  * @example
  * const client = testClient(app)
  * const res = await client.post('/api/users', { json: { name: 'Kim' } })
  * assert.equal(res.status, 201)
+ * await client.loginAs(user)            // session() and auth() installed: no login form
+ * assert.equal((await client.get('/profile')).status, 200)
  */
+import type { CookieJar } from 'tough-cookie'
+import type { CurrentUser } from '../core/battery.js'
+import { CarafeError } from '../core/errors.js'
+import type { SessionPlugin } from '../session/session.js'
+import type { StoreEnv } from '../session/store.js'
 
 /** A form or query value: repeated names take an array (`{ tag: ['a', 'b'] }`). */
 export type TestFieldValue = string | number | boolean
@@ -31,7 +39,7 @@ export interface TestRequestInit extends Omit<RequestInit, 'body'> {
   remoteAddress?: string
 }
 
-/** The client `testClient()` returns: one method per HTTP method. */
+/** The client `testClient()` returns: one method per HTTP method, and its cookie jar. */
 export interface TestClient {
   request(method: string, path: string, init?: TestRequestInit): Promise<Response>
   get(path: string, init?: TestRequestInit): Promise<Response>
@@ -39,11 +47,44 @@ export interface TestClient {
   put(path: string, init?: TestRequestInit): Promise<Response>
   patch(path: string, init?: TestRequestInit): Promise<Response>
   delete(path: string, init?: TestRequestInit): Promise<Response>
+  /** The cookies the jar would send to the origin's `/`, by name (`{}` with `cookies: false`). */
+  readonly cookies: Record<string, string>
+  /** The value of the cookie `name` the jar would send to `path`, or `undefined`. @default path '/' */
+  cookie(name: string, path?: string): string | undefined
+  /**
+   * Be logged in as `user` without a login form: a new session made by `session()` holding
+   * what `auth()` stores for the user, its cookie put in the jar. Needs a Carafe app with
+   * `session()` and `auth()` installed, and the jar on.
+   */
+  loginAs(user: CurrentUser): Promise<void>
+  /** Forget every cookie (the session itself is left to expire on the server; POST to your logout route to end it). */
+  logout(): void
+}
+
+/** Options for {@link testClient} (a string is the `origin`). */
+export interface TestClientOptions {
+  /** Where requests go: the scheme decides HTTPS (`Secure` and `__Host-` cookies, `c.req.protocol`). @default 'http://localhost' */
+  origin?: string
+  /** Keep cookies from responses and send them back, as a browser does. @default true */
+  cookies?: boolean
+  /**
+   * How a request is sent. By default in process, through `app.fetch(request, { remoteAddress })`;
+   * pass the global `fetch` with `origin` set to a listening server's URL to go over real HTTP.
+   * @default app.fetch
+   */
+  fetch?: (request: Request) => Response | Promise<Response>
 }
 
 /** What the client needs: a Fetch `fetch(request)`, which may take Carafe's `{ remoteAddress }` too. */
 export interface TestTarget {
   fetch(request: Request, info?: { remoteAddress?: string }): Response | Promise<Response>
+  /** A Carafe app's `app.plugin(name)`, for {@link TestClient.loginAs}; a plain Fetch handler has none. */
+  plugin?(name: string): unknown
+}
+
+/** What `loginAs()` needs of `app.plugin('auth')`: the session data that logs `user` in. */
+interface AuthPluginLike {
+  sessionDataFor(user: CurrentUser): Record<string, unknown> | Promise<Record<string, unknown>>
 }
 
 /**
@@ -57,8 +98,22 @@ export function testFile(name: string, content: string | Uint8Array | ArrayBuffe
   return new File([content as BlobPart], name, { type })
 }
 
-/** Make a test client for anything with a Fetch `fetch(request)` (a Carafe app). */
-export function testClient(app: TestTarget, origin = 'http://localhost'): TestClient {
+/**
+ * Make a test client for anything with a Fetch `fetch(request)` (a Carafe app). The second
+ * argument is the origin (`'https://localhost'`) or {@link TestClientOptions}.
+ *
+ * @example
+ * const client = testClient(app, { origin: 'https://localhost' })
+ * await client.post('/login', { form: { email, password } })
+ * client.cookie('__Host-sid') // the session cookie the login set
+ */
+export function testClient(app: TestTarget, options: string | TestClientOptions = {}): TestClient {
+  const opts = typeof options === 'string' ? { origin: options } : options
+  const origin = new URL(opts.origin ?? 'http://localhost').origin
+  const through = opts.fetch
+  const send = through !== undefined ? (req: Request) => through(req) : (req: Request, remoteAddress: string) => app.fetch(req, { remoteAddress })
+  const jar = opts.cookies === false ? null : new LazyJar()
+
   const request = async (method: string, path: string, init: TestRequestInit = {}): Promise<Response> => {
     const { json, form, query, body, remoteAddress, ...rest } = init
     const url = new URL(path, origin)
@@ -71,9 +126,21 @@ export function testClient(app: TestTarget, origin = 'http://localhost'): TestCl
     } else if (form !== undefined) {
       payload = formBody(form)
     }
-    const req = new Request(url, { ...rest, method, headers, body: payload, duplex: 'half' } as RequestInit)
-    return app.fetch(req, { remoteAddress: remoteAddress ?? '127.0.0.1' })
+    // A Cookie header given by the test is sent as is, instead of the jar's.
+    if (jar !== null && !headers.has('cookie')) {
+      const sent = (await jar.load()).getCookieStringSync(url.href)
+      if (sent !== '') headers.set('cookie', sent)
+    }
+    const req = new Request(url, { redirect: 'manual', ...rest, method, headers, body: payload, duplex: 'half' } as RequestInit)
+    const res = await send(req, remoteAddress ?? '127.0.0.1')
+    if (jar !== null) {
+      const j = await jar.load()
+      // A cookie a browser would refuse (bad syntax, Secure over http, a broken __Host- prefix) is dropped, as it would be.
+      for (const line of res.headers.getSetCookie()) j.setCookieSync(line, url.href, { ignoreError: true })
+    }
+    return res
   }
+
   return {
     request,
     get: (path, init) => request('GET', path, init),
@@ -81,6 +148,53 @@ export function testClient(app: TestTarget, origin = 'http://localhost'): TestCl
     put: (path, init) => request('PUT', path, init),
     patch: (path, init) => request('PATCH', path, init),
     delete: (path, init) => request('DELETE', path, init),
+    get cookies() {
+      return jar?.values(new URL('/', origin).href) ?? {}
+    },
+    cookie: (name, path = '/') => jar?.values(new URL(path, origin).href)[name],
+    async loginAs(user) {
+      if (jar === null) throw new CarafeError('ERR_NO_COOKIE_JAR', 'client.loginAs() puts the session cookie in the jar, which is off: make the client without { cookies: false }')
+      if (typeof app.plugin !== 'function' || typeof (app as Partial<StoreEnv>).key !== 'function') {
+        throw new CarafeError('ERR_NOT_AN_APP', 'client.loginAs() needs a Carafe app (testClient(app)), not a plain Fetch handler')
+      }
+      const s = app.plugin('session') as SessionPlugin | undefined
+      if (typeof s?.createSession !== 'function') throw new CarafeError('ERR_NO_SESSION', "client.loginAs() needs sessions: app.use(session()) with session from 'carafe/session'")
+      const a = app.plugin('auth') as AuthPluginLike | undefined
+      if (typeof a?.sessionDataFor !== 'function') throw new CarafeError('ERR_NO_AUTH', "client.loginAs() needs auth: app.use(auth({ loadUser })) with auth from 'carafe/auth'")
+      const https = origin.startsWith('https:')
+      const { name, value } = await s.createSession(app as unknown as StoreEnv, await a.sessionDataFor(user), https)
+      const j = await jar.load()
+      j.setCookieSync(`${name}=${value}; Path=/; HttpOnly; SameSite=Lax${https ? '; Secure' : ''}`, origin)
+    },
+    logout() {
+      jar?.clear()
+    },
+  }
+}
+
+/** A tough-cookie jar, imported on the first request so that loading `carafe/testing` stays cheap. */
+class LazyJar {
+  #jar: CookieJar | null = null
+
+  async load(): Promise<CookieJar> {
+    if (this.#jar === null) {
+      const { CookieJar } = await import('tough-cookie')
+      // Browser rules: Secure cookies only over https (localhost is no exception here, so
+      // tests see what a deployed site does), and __Host-/__Secure- prefixes enforced.
+      this.#jar ??= new CookieJar(undefined, { allowSecureOnLocal: false, prefixSecurity: 'silent', rejectPublicSuffixes: false })
+    }
+    return this.#jar
+  }
+
+  values(url: string): Record<string, string> {
+    const out: Record<string, string> = {}
+    // Most specific path first, as the Cookie header sends them; that one wins a repeated name.
+    for (const c of this.#jar?.getCookiesSync(url) ?? []) if (!Object.hasOwn(out, c.key)) out[c.key] = c.value
+    return out
+  }
+
+  clear(): void {
+    this.#jar?.removeAllCookiesSync()
   }
 }
 
