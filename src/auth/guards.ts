@@ -52,7 +52,7 @@ export function requireRole(...roles: string[]): AuthMiddleware {
  * @example
  * app.post('/posts/<int:id>/delete', requirePermission((user, c) => canEdit(user, c.params)), handler)
  */
-export function requirePermission(check: PermissionCheck): AuthMiddleware {
+export function requirePermission<P = unknown>(check: PermissionCheck<P>): (c: Context<P>, next: Next) => Promise<unknown> {
   if (typeof check !== 'function') throw new TypeError('requirePermission() takes a function (user, c) => boolean')
   return async function requirePermission(c, next) {
     const a = handleOf(c, 'requirePermission()')

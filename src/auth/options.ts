@@ -65,5 +65,5 @@ export interface AuthConfig {
   readonly mailer: Mailer | undefined
 }
 
-/** A permission check for `requirePermission()`. */
-export type PermissionCheck = (user: CurrentUser, c: Context<unknown>) => boolean | Promise<boolean>
+/** A permission check for `requirePermission()`; `c.params` has the route's types. */
+export type PermissionCheck<P = unknown> = (user: CurrentUser, c: Context<P>) => boolean | Promise<boolean>
