@@ -1,5 +1,5 @@
 import type { TestContext } from 'node:test'
-import { Carafe } from '../../src/index.js'
+import { Carafe, type CarafeOptions } from '../../src/index.js'
 import { session, memoryStore, type SessionOptions, type SessionStore, type SessionPatch, type StoredSession } from '../../src/session/index.js'
 import { auth, type AuthOptions } from '../../src/auth/index.js'
 import { serve } from '../helpers/server.js'
@@ -84,6 +84,8 @@ export interface StartOptions {
   auth?: Partial<AuthOptions>
   session?: SessionOptions
   secrets?: string[]
+  /** Other options for `new Carafe()`. */
+  app?: CarafeOptions
   users?: User[]
   setup?: (app: Carafe, s: Omit<Started, 'url' | 'browser'>) => void
 }
@@ -97,7 +99,7 @@ export async function start(t: TestContext, options: StartOptions = {}): Promise
   const users = new Map<number, User>((options.users ?? []).map((u) => [u.id, u]))
   const loads: unknown[] = []
   const store = options.session?.store ?? memoryStore()
-  const app = new Carafe({ secrets: options.secrets ?? [SECRET] })
+  const app = new Carafe({ ...options.app, secrets: options.secrets ?? [SECRET] })
   app.use(session({ ...options.session, store }))
   app.use(auth({
     loadUser: (id) => {
