@@ -178,6 +178,9 @@ export class RequestAuth implements GuardedHandle {
     if (version === null) {
       throw new CarafeError('ERR_AUTH_NO_VERSION', "c.logoutOthers() ends other sessions by their session version, and this user has none: give users a passwordHash (or hash, password_hash) field, or auth({ sessionVersion: (user) => user.sessionEpoch }) and bump it")
     }
+    this.#user = fresh
+    // A token request has no session to keep; its token (old version) ends with the others.
+    if (this.#via === 'token') return
     if (version === this.#s.get(VERSION_KEY)) {
       console.warn('[carafe] c.logoutOthers(): the session version did not change, so other sessions stay logged in; change the password (or your sessionVersion) first')
     }
@@ -188,7 +191,6 @@ export class RequestAuth implements GuardedHandle {
       await revokeRemember(rt, c, false)
       await issueRemember(rt, c, id, version)
     }
-    this.#user = fresh
   }
 
   async #load(id: UserId): Promise<CurrentUser | null> {

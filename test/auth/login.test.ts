@@ -201,6 +201,31 @@ describe('session version: a password change ends other sessions', () => {
   })
 })
 
+describe('tampered input', () => {
+  it('tampered, truncated or unknown session cookies read as logged out (200, user null), never a 500, and load no user', async (t) => {
+    const s = await start(t, { users: [user(1)], setup: (app) => app.get('/private', requireLogin(), () => 'secret') })
+    const b = s.browser()
+    await b.post('/login/1')
+    const sid = b.jar.cookies.get('sid')!
+    const flipped = (sid[0] === 'A' ? 'B' : 'A') + sid.slice(1)
+    for (const cookie of [`sid=${flipped}`, `sid=${sid.slice(0, 40)}`, `sid=${sid}x`, 'sid=', `sid=${'%'.repeat(43)}`, `sid=${flipped}; remember=${'x'.repeat(43)}`, `remember=..; sid=${'\u00e9'.repeat(10)}`]) {
+      const res = await fetch(`${s.url}/me`, { headers: { cookie } })
+      assert.equal(res.status, 200, cookie)
+      assert.equal((await res.json()).user, null, cookie)
+      assert.equal((await fetch(`${s.url}/private`, { headers: { cookie } })).status, 401, cookie)
+    }
+    assert.deepEqual(s.loads, [], 'no forged cookie reached loadUser')
+    assert.equal((await (await b.send('/me')).json()).user, 1, 'the genuine cookie still works')
+  })
+
+  it('with tokens off, an Authorization header is ignored (not a login, not an error)', async (t) => {
+    const s = await start(t, { users: [user(1)] })
+    const res = await fetch(`${s.url}/me`, { headers: { authorization: 'Bearer whatever' } })
+    assert.equal(res.status, 200)
+    assert.equal((await res.json()).user, null)
+  })
+})
+
 describe('auth() set-up', () => {
   it('without session() installed before it, the first request is a 500 with ERR_AUTH_NEEDS_SESSION in the log', async (t) => {
     const app = new Carafe({ secrets: SECRET })
