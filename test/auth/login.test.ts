@@ -2,10 +2,11 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Carafe } from '../../src/index.js'
 import { memoryStore, session, type SessionPlugin } from '../../src/session/index.js'
-import { auth, requireLogin, requireRole, type AuthPlugin } from '../../src/auth/index.js'
+import { hash as rawHash } from '@node-rs/argon2'
+import { auth, hashPassword, needsRehash, requireLogin, requireRole, verifyPassword, type AuthPlugin } from '../../src/auth/index.js'
 import { serve } from '../helpers/server.js'
 import { captureErrors } from '../helpers/capture.js'
-import { OLD_SECRET, SECRET, start, user, type User } from './helpers.js'
+import { Jar, OLD_SECRET, SECRET, start, user, type User } from './helpers.js'
 
 describe('auth(): who is logged in', () => {
   it('a request without a session cookie calls no loadUser, sets no cookie and has c.user null', async (t) => {
@@ -198,6 +199,39 @@ describe('session version: a password change ends other sessions', () => {
     // Without the old secret, the old stamp would not have verified.
     const third = await start(t, { users: [u], session: { store }, secrets: [SECRET] })
     assert.equal((await (await third.browser(b.jar).send('/me')).json()).user, 1, 'the re-stamped session works under the new secret alone')
+  })
+})
+
+describe('a login form (the flow of the docs)', () => {
+  it('unknown email and wrong password get the same answer; a hash with old parameters is replaced at login', async (t) => {
+    const weak = await rawHash('pw', { memoryCost: 4096, timeCost: 3, parallelism: 1 })
+    const kim: User = { id: 1, email: 'kim@example.com', passwordHash: weak, roles: [] }
+    const s = await start(t, {
+      users: [kim],
+      setup: (app, st) => app.post('/login', async (c) => {
+        const f = await c.req.form()
+        const found = [...st.users.values()].find((u) => u.email === f.text('email'))
+        const password = f.text('password') ?? ''
+        const ok = await verifyPassword(found?.passwordHash, password)
+        if (found === undefined || !ok) return c.text('wrong email or password', 401)
+        if (needsRehash(found.passwordHash)) st.users.set(found.id, { ...found, passwordHash: await hashPassword(password) })
+        await c.login(st.users.get(found.id)!)
+        return c.redirect(c.safeNext('/'))
+      }),
+    })
+    const login = (email: string, password: string, next = '') => s.browser().post(`/login${next}`, { body: new URLSearchParams({ email, password }) })
+    const unknown = await login('nobody@example.com', 'pw')
+    const wrong = await login('kim@example.com', 'nope')
+    assert.deepEqual([unknown.status, await unknown.text()], [401, 'wrong email or password'])
+    assert.deepEqual([wrong.status, await wrong.text()], [401, 'wrong email or password'])
+    const ok = await login('kim@example.com', 'pw', '?next=%2F%2Fevil.example')
+    assert.equal(ok.status, 302)
+    assert.equal(ok.headers.get('location'), '/', 'safeNext refused //evil.example')
+    assert.match(s.users.get(1)!.passwordHash, /m=19456,t=2,p=1/, 'rehashed with the current parameters')
+    // The rehash changed the hash, and the session was stamped after it: still logged in.
+    const jar = new Jar()
+    jar.take(ok)
+    assert.equal((await (await s.browser(jar).send('/me')).json()).user, 1)
   })
 })
 
