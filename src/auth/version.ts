@@ -23,8 +23,26 @@ export function versionSource(user: CurrentUser, custom: ((user: CurrentUser) =>
  */
 export function stamp(key: Uint8Array, id: UserId, source: string | null): string | null {
   if (source === null) return null
-  return createHmac('sha256', key).update(`${typeof id}:${id}\0${source}`).digest('base64url').slice(0, 22)
+  const input = `${typeof id}:${id}\0${source}`
+  let cache = STAMPS.get(key)
+  if (cache === undefined) STAMPS.set(key, (cache = new Map()))
+  let out = cache.get(input)
+  if (out === undefined) {
+    out = createHmac('sha256', key).update(input).digest('base64url').slice(0, 22)
+    // Bounded: past the limit start over (a cheap LRU stand-in; misses only cost an HMAC).
+    if (cache.size >= STAMP_CACHE_MAX) cache.clear()
+    cache.set(input, out)
+  }
+  return out
 }
+
+/**
+ * Stamps already computed, per key: every logged-in request checks one, and `createHmac`
+ * builds a hash object each time (not measured here: bench/ has the session scenarios).
+ * The stamp is a pure function of key, id and source, so a cached one is never stale.
+ */
+const STAMPS = new WeakMap<Uint8Array, Map<string, string>>()
+const STAMP_CACHE_MAX = 4096
 
 /**
  * Which of `keys` (newest first) made `stored`: 0 for the newest, a higher index for an
