@@ -141,6 +141,9 @@ export class RequestAuth implements GuardedHandle {
     // Another user's session data is not handed to this one (Django's login() flushes it).
     if (prev !== undefined && prev !== id) s.clear()
     await s.regenerate()
+    // A new CSRF secret with the new login (as Django rotates its token): a token an attacker
+    // saw before the login does not work after it.
+    s.delete('$csrf')
     const version = this.#rt.stampFor(this.#c.app, id, user)
     s.set(UID_KEY, id)
     if (version === null) s.delete(VERSION_KEY)

@@ -81,9 +81,8 @@ export class AuthRuntime {
   async store(c: Context<unknown>): Promise<SessionStore> {
     const plugin = this.sessionPlugin ?? sessionPluginOf(c.app)
     if (plugin === undefined) throw needsSession()
-    // The session plugin's startup is its memoized open (`store.open(env)` once); a request
-    // can come before startup (app.fetch in a test), and it only needs the app's root and keys.
-    await guardStore(plugin.startup?.(c.app as Parameters<NonNullable<SessionPlugin['startup']>>[0]))
+    // Opened once (a request can come before startup: app.fetch in a test); it only needs the app's root and keys.
+    await guardStore(plugin.open(c.app))
     return plugin.store
   }
 

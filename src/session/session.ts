@@ -45,6 +45,8 @@ export interface SessionPlugin extends Plugin {
    * that carries it, for `https` or plain-HTTP requests. The test client's `loginAs()` uses it.
    */
   createSession(env: StoreEnv, data: Record<string, unknown>, https?: boolean): Promise<{ name: string; value: string }>
+  /** Open the store (once; later calls wait for the same open) before using {@link store} directly. */
+  open(env: StoreEnv): Promise<void>
 }
 
 /** Carafe's own keys in the session. */
@@ -104,6 +106,8 @@ export function session(options: SessionOptions = {}): SessionPlugin {
     const raw = c.req.cookie(https ? state.httpsName : state.httpName)
     if (raw === undefined || (!state.stateless && !ID_RE.test(raw))) {
       const s = new RequestSession(state, c, https, null, null, undefined)
+      // A malformed cookie (truncated, forged) names no session: clear it, as for an unknown one.
+      if (raw !== undefined) s.dropCookie()
       c.provide('session', s)
       return next().then(() => s.finish())
     }
@@ -122,6 +126,7 @@ export function session(options: SessionOptions = {}): SessionPlugin {
     maxAge,
     middleware,
     startup: (app) => open(app),
+    open: (env) => guard(open(env)),
     shutdown: async () => {
       await store.close?.()
       opened = null

@@ -84,7 +84,7 @@ export interface TestTarget {
 
 /** What `loginAs()` needs of `app.plugin('auth')`: the session data that logs `user` in. */
 interface AuthPluginLike {
-  sessionDataFor(user: CurrentUser): Record<string, unknown> | Promise<Record<string, unknown>>
+  sessionDataFor(user: CurrentUser, app: StoreEnv): Record<string, unknown> | Promise<Record<string, unknown>>
 }
 
 /**
@@ -162,7 +162,7 @@ export function testClient(app: TestTarget, options: string | TestClientOptions 
       const a = app.plugin('auth') as AuthPluginLike | undefined
       if (typeof a?.sessionDataFor !== 'function') throw new CarafeError('ERR_NO_AUTH', "client.loginAs() needs auth: app.use(auth({ loadUser })) with auth from 'carafe/auth'")
       const https = origin.startsWith('https:')
-      const { name, value } = await s.createSession(app as unknown as StoreEnv, await a.sessionDataFor(user), https)
+      const { name, value } = await s.createSession(app as unknown as StoreEnv, await a.sessionDataFor(user, app as unknown as StoreEnv), https)
       const j = await jar.load()
       j.setCookieSync(`${name}=${value}; Path=/; HttpOnly; SameSite=Lax${https ? '; Secure' : ''}`, origin)
     },
