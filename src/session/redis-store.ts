@@ -182,6 +182,9 @@ async function connect(redis: typeof import('redis'), url: string, shown: string
   const c = redis.createClient({
     url,
     disableOfflineQueue: true,
+    // The store times each command itself (for clients passed in too); node-redis 6's own
+    // timeout would add an AbortSignal and a timer that outlives the command, per command.
+    commandOptions: { timeout: 0 },
     socket: {
       connectTimeout: timeout,
       // Back off up to a second (plus jitter, so workers do not reconnect in step), forever.

@@ -9,8 +9,11 @@ import type { SessionPatch, SessionStore, StoreEnv } from '../../src/session/sto
 
 /** What the conformance suite needs to know about one store. */
 export interface StoreSubject {
-  /** A new store, not opened yet (the suite opens it with {@link testEnv} and closes it after the test). */
-  make(t: TestContext): SessionStore | Promise<SessionStore>
+  /**
+   * A new store, not opened yet: the suite opens it with {@link testEnv} and closes it after the
+   * test, then runs what was given to `defer` (remove its files, its keys).
+   */
+  make(t: TestContext, defer: (cleanup: () => unknown) => void): SessionStore | Promise<SessionStore>
   /** Run first in each test: false when the test must not run (a service that is not there, see needService). */
   available?(t: TestContext): Promise<boolean>
 }
@@ -42,9 +45,13 @@ export function describeStoreConformance(name: string, subject: StoreSubject): v
   /** Open a new store for this test, closed when it ends; `null` when the test may not run. */
   async function setup(t: TestContext): Promise<Harness | null> {
     if (subject.available !== undefined && !(await subject.available(t))) return null
-    const store = await subject.make(t)
+    const cleanups: Array<() => unknown> = []
+    const store = await subject.make(t, (fn) => cleanups.push(fn))
+    t.after(async () => {
+      await store.close?.()
+      for (const fn of cleanups) await fn()
+    })
     await store.open?.(testEnv())
-    t.after(() => store.close?.())
     return new Harness(store)
   }
 

@@ -1,4 +1,5 @@
-import { after, describe, it, type TestContext } from 'node:test'
+import { createHook } from 'node:async_hooks'
+import { describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -8,44 +9,34 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type BetterSqlite3 from 'better-sqlite3'
 import { createClient } from 'redis'
 import { CarafeError } from '../../src/core/errors.js'
-import { cookieStore, memoryStore, redisStore, sqliteStore, SessionStoreError } from '../../src/session/index.js'
+import { cookieStore, memoryStore, redisStore, sqliteStore, SessionStoreError, type SessionStore } from '../../src/session/index.js'
 import { requirePeer } from '../../src/util/peer.js'
-import { SERVICES, needService, uniqueName } from '../helpers/services.js'
+import { SERVICES, needService } from '../helpers/services.js'
 import { describeStoreConformance, freshId, testEnv } from './conformance.js'
+import { redisTestPrefix } from './redis-keys.js'
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3
 
-/** A temporary folder, removed when the test (or, without `t`, the file) ends. */
-async function tempDir(t?: TestContext): Promise<string> {
+/** A temporary folder, removed when the test ends. */
+async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'carafe-stores-'))
-  const remove = (): Promise<void> => rm(dir, { recursive: true, force: true })
-  if (t === undefined) after(remove)
-  else t.after(remove)
+  t.after(() => rm(dir, { recursive: true, force: true }))
   return dir
 }
 
-/** Every key under `prefix` in the shared Redis: deleted when the file's tests end (keys expire anyway). */
-const redisPrefix = uniqueName('carafe_test_sess') + ':'
-after(async () => {
-  const c = createClient({ url: SERVICES.redis.url, socket: { reconnectStrategy: false } })
-  c.on('error', () => {})
-  try {
-    await c.connect()
-  } catch {
-    return // not running: nothing was written
-  }
-  for await (const keys of c.scanIterator({ MATCH: `${redisPrefix}*`, COUNT: 1000 })) if (keys.length > 0) await c.del(keys)
-  await c.close()
-})
-
 describeStoreConformance('memoryStore', { make: () => memoryStore() })
 
-const sqliteDir = await tempDir()
-describeStoreConformance('sqliteStore', { make: () => sqliteStore({ path: path.join(sqliteDir, 'conformance.db') }) })
+describeStoreConformance('sqliteStore', {
+  make: async (t, defer) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'carafe-stores-'))
+    defer(() => rm(dir, { recursive: true, force: true }))
+    return sqliteStore({ path: path.join(dir, 'conformance.db') })
+  },
+})
 
 describeStoreConformance('redisStore', {
   available: (t) => needService(t, 'redis'),
-  make: () => redisStore({ url: SERVICES.redis.url, prefix: redisPrefix }),
+  make: (t) => redisStore({ url: SERVICES.redis.url, prefix: redisTestPrefix(t) }),
 })
 
 describeStoreConformance('cookieStore', { make: () => cookieStore() })
@@ -173,6 +164,7 @@ describe('redisStore', () => {
 
   it('keeps each session in one hash under the prefix, keyed by the hashed id, its TTL in step with the expiry', async (t) => {
     if (!(await needService(t, 'redis'))) return
+    const redisPrefix = redisTestPrefix(t)
     const store = redisStore({ url: SERVICES.redis.url, prefix: redisPrefix })
     await store.open()
     t.after(() => store.close())
@@ -200,6 +192,7 @@ describe('redisStore', () => {
 
   it('reads a session without a TTL (written from outside) as missing and removes it', async (t) => {
     if (!(await needService(t, 'redis'))) return
+    const redisPrefix = redisTestPrefix(t)
     const store = redisStore({ url: SERVICES.redis.url, prefix: redisPrefix })
     await store.open()
     t.after(() => store.close())
@@ -213,6 +206,7 @@ describe('redisStore', () => {
 
   it('refuses the empty key (it marks the session) with a TypeError', async (t) => {
     if (!(await needService(t, 'redis'))) return
+    const redisPrefix = redisTestPrefix(t)
     const store = redisStore({ url: SERVICES.redis.url, prefix: redisPrefix })
     await store.open()
     t.after(() => store.close())
@@ -247,6 +241,7 @@ describe('redisStore', () => {
     if (!(await needService(t, 'redis'))) return
     const client = await connectRaw()
     t.after(() => client.close())
+    const redisPrefix = redisTestPrefix(t)
     const store = redisStore({ client, prefix: redisPrefix })
     await store.open()
     const id = freshId()
@@ -339,5 +334,55 @@ describe('optional peer dependencies', () => {
 
   it('loads an installed peer', () => {
     assert.equal(typeof requirePeer<typeof BetterSqlite3>('better-sqlite3', 'better-sqlite3@12', 'sqliteStore()'), 'function')
+  })
+})
+
+/** The timers and TCP sockets `run` made that are still open after it (and a moment for sockets to finish closing). */
+async function leftOpen(run: () => Promise<void>): Promise<string[]> {
+  const live = new Map<number, string>()
+  const hook = createHook({
+    init(id, type) { if (type === 'Timeout' || type === 'TCPWRAP') live.set(id, type) },
+    destroy(id) { live.delete(id) },
+  }).enable()
+  try {
+    await run()
+    await sleep(50)
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    hook.disable()
+  }
+  return [...live.values()]
+}
+
+describe('closing a store', () => {
+  const use = async (store: SessionStore): Promise<void> => {
+    await store.open?.(testEnv())
+    const id = store.stateless === true ? '' : freshId()
+    const out = await store.apply(id, { set: { a: 1 }, create: true }, 60)
+    await store.get(typeof out === 'string' ? out : id)
+    await store.close?.()
+  }
+
+  it('leaves no timer or socket behind: memory, sqlite, cookie', async (t) => {
+    const dir = await tempDir(t)
+    for (const store of [memoryStore({ sweepInterval: 1 }), sqliteStore({ path: path.join(dir, 'c.db'), purgeInterval: 1 }), cookieStore()]) {
+      assert.deepEqual(await leftOpen(() => use(store)), [], store.kind)
+    }
+  })
+
+  it('leaves no timer or socket behind: redis (up, and unreachable)', async (t) => {
+    if (!(await needService(t, 'redis'))) return
+    assert.deepEqual(await leftOpen(() => use(redisStore({ url: SERVICES.redis.url, prefix: redisTestPrefix(t) }))), [])
+    const { captureErrors } = await import('../helpers/capture.js')
+    await captureErrors(async () => {
+      const left = await leftOpen(async () => {
+        const store = redisStore({ url: 'redis://127.0.0.1:1', timeout: 200 })
+        await store.open()
+        await assert.rejects(store.get(freshId()), SessionStoreError)
+        await store.close()
+      })
+      // node-redis may still sleep out its reconnect delay (at most ~1.1 s), then stop: a timer, never a socket.
+      assert.deepEqual(left.filter((r) => r !== 'Timeout'), [])
+    })
   })
 })
