@@ -216,6 +216,27 @@ describe('cookieStore through real HTTP', () => {
   })
 })
 
+describe('cookieStore with an idle timeout', () => {
+  it('re-seals the cookie when it touches the session, its Max-Age still counted from the session start', async (t) => {
+    const app = new Carafe({ secrets: SECRET })
+    // A touch at most every tenth of the idle timeout: every 200 ms here.
+    app.use(session({ store: cookieStore(), maxAge: 10, idleTimeout: 2 }))
+    app.get('/s', (c) => ({ n: c.session.get('n') ?? null }))
+    app.post('/n/:n', (c) => { c.session.set('n', c.params.n); return 'ok' })
+    const s = await serve(t, app)
+    const jar = new Jar()
+    const first = await jar.fetch(`${s.url}/n/1`, { method: 'POST' })
+    assert.match(first.headers.get('set-cookie') ?? '', /Max-Age=(10|9);/)
+    const sealed = jar.cookie
+    await sleep(1200)
+    const touched = await jar.fetch(`${s.url}/s`)
+    assert.deepEqual(await touched.json(), { n: '1' })
+    const maxAge = Number(/Max-Age=(\d+)/.exec(touched.headers.get('set-cookie') ?? '')?.[1])
+    assert.notEqual(jar.cookie, sealed, 'a new cookie carries the new expiry')
+    assert.ok(maxAge >= 7 && maxAge <= 9, `Max-Age ${maxAge}: what is left of maxAge, not all of it`)
+  })
+})
+
 describe('optional drivers that are not installed', () => {
   it('say `npm install …` when the store opens, and importing carafe/session does not need them', async (t) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'carafe-nopeer-'))
