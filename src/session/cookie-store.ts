@@ -90,14 +90,14 @@ export function cookieStore(options: CookieStoreOptions = {}): CookieStore {
       for (const [k, v] of set) toJson(k, v)
       for (const k of patch.delete ?? []) delete data[k]
       for (const [k, v] of set) putValue(data, k, v)
-      return seal(data, Date.now() + ttl * 1000)
+      return seal(data, Date.now() + Math.round(ttl * 1000))
     },
     async destroy() {
       // Nothing to forget on the server; the middleware clears the cookie in this browser.
     },
     async touch(id, ttl) {
       const found = unseal(id)
-      return found === undefined ? undefined : seal(found.data, Date.now() + ttl * 1000)
+      return found === undefined ? undefined : seal(found.data, Date.now() + Math.round(ttl * 1000))
     },
   }
 }

@@ -134,7 +134,7 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SqliteStore {
     touch(id, ttl) {
       return run('touching a session', (s) => {
         const now = Date.now()
-        s.touch.run(now + ttl * 1000, id, now)
+        s.touch.run(now + Math.round(ttl * 1000), id, now)
       })
     },
     purge() {
@@ -167,7 +167,7 @@ function prepare(db: BetterSqlite3.Database, table: string): Statements {
     const data = row === undefined ? {} : parseData(row.data) ?? {}
     for (const k of patch.delete ?? []) delete data[k]
     for (const [k, v] of set) putValue(data, k, v)
-    put.run(id, JSON.stringify(data), now + ttl * 1000)
+    put.run(id, JSON.stringify(data), now + Math.round(ttl * 1000))
   })
   return { get, put, del, touch, purge, apply: (id, patch, set, ttl) => apply.immediate(id, patch, set, ttl) }
 }

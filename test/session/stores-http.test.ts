@@ -298,8 +298,13 @@ class RedisServer {
   async start(): Promise<void> {
     const child = spawn('/usr/bin/redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
     this.#child = child
+    // Never outlive this test process, whatever happens to it.
+    const reap = (): void => { child.kill('SIGKILL') }
+    process.once('exit', reap)
+    child.once('exit', () => process.off('exit', reap))
     let out = ''
     await new Promise<void>((resolve, reject) => {
+      child.once('error', (e) => reject(new Error(`cannot start /usr/bin/redis-server (this test runs a Redis of its own): ${e.message}`)))
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString()
         if (out.includes('Ready to accept connections')) resolve()
