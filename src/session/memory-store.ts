@@ -68,7 +68,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
       const e = live(id)
       if (e === undefined) return undefined
       const out: SessionRecord = {}
-      for (const [k, v] of e.values) out[k] = JSON.parse(v)
+      for (const [k, v] of e.values) putValue(out, k, JSON.parse(v))
       return { data: out, expires: e.expires }
     },
     async apply(id, patch: SessionPatch, ttl) {
@@ -111,4 +111,9 @@ export function toJson(key: string, value: unknown): string {
   }
   if (text === undefined) throw new TypeError(`session key ${JSON.stringify(key)}: ${typeof value} values cannot be saved (JSON values only); use delete() to remove a key`)
   return text
+}
+
+/** `record[key] = value` as an own property, even for a key named `__proto__` (which `=` would turn into a prototype change). */
+export function putValue(record: SessionRecord, key: string, value: unknown): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true })
 }

@@ -313,7 +313,7 @@ class RequestSession implements Session {
     if (now + ttl * 1000 - this.#expires < this.#state.touchAfterMs) return
     const out = await guard(this.#state.store.touch(this.#key!, ttl))
     this.#expires = now + ttl * 1000
-    if (this.#state.stateless && typeof out === 'string') this.#setCookie(out, now)
+    if (this.#state.stateless && typeof out === 'string') this.#setCookie(out, this.#data[CREATED_KEY] as number)
   }
 
   async #save(): Promise<void> {
