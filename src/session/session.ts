@@ -180,14 +180,21 @@ function ttlSeconds(state: SessionState, created: number, now: number): number {
   return Math.max(0, ms / 1000)
 }
 
+/** When store trouble was last logged: one line per outage, not one per failed request. */
+let lastStoreLog = 0
+
 /** Store trouble (Redis down, a locked file) is a 503 for this request, never a crash; misuse (too large, not JSON) stays an error. */
 async function guard<T>(p: Promise<T> | T): Promise<T> {
   try {
     return await p
   } catch (e) {
     if (e instanceof TypeError || e instanceof CarafeError || e instanceof HttpError) throw e
-    console.error('[carafe] session store failed:', e)
-    throw new HttpError(503, 'the session store is unavailable right now; please try again in a moment', { code: 'ERR_SESSION_STORE', cause: e })
+    const now = Date.now()
+    if (now - lastStoreLog > 10_000) {
+      lastStoreLog = now
+      console.error('[carafe] session store failed (requests that need the session get 503 until it is back; this is logged at most every 10 s):', e)
+    }
+    throw new HttpError(503, 'the session store is unavailable right now; please try again in a moment', { code: 'ERR_SESSION_STORE', cause: e, headers: { 'retry-after': '5' } })
   }
 }
 
@@ -246,7 +253,8 @@ class RequestSession implements Session {
   set(key: string, value: SessionValue | unknown): void {
     if (typeof key !== 'string' || key === '') throw new TypeError('session keys are non-empty strings')
     if (value === undefined) return this.delete(key)
-    this.#data[key] = value
+    // defineProperty: `__proto__` is a key like any other, not the object's prototype.
+    Object.defineProperty(this.#data, key, { value, writable: true, enumerable: true, configurable: true })
     ;(this.#dirty ??= new Map()).set(key, value)
   }
 
