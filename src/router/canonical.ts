@@ -44,36 +44,40 @@ export function canonicalPath(raw: string): CanonicalPath {
   if (raw.indexOf('%') < 0 && raw.indexOf('//') < 0 && raw.indexOf('/.') < 0) {
     return { text: raw, plain: true, segments: null, error: null }
   }
-  const parts = raw.split('/')
   const segments: string[] = []
   let plain = true
-  // Built as we go: measured cheaper than a join at the end (a percent-encoded path costs
-  // ~0.6 µs here, most of it the decoding itself).
+  // Built as we go: measured cheaper than a join at the end, and walking with indexOf
+  // cheaper than split (a percent-encoded path costs ~0.3 µs here, half of it the decoding).
   let text = ''
-  const last = parts.length - 1
-  for (let i = 1; i <= last; i++) {
-    const part = parts[i]!
-    if (part === '') {
-      if (i === last) {
+  const len = raw.length
+  let start = 1
+  for (;;) {
+    let end = raw.indexOf('/', start)
+    if (end < 0) end = len
+    if (end === start) {
+      // An empty segment: merged, unless it is the trailing slash.
+      if (end === len) {
         segments.push('')
         text += '/'
       }
-      continue
-    }
-    let seg = part
-    if (part.indexOf('%') >= 0) {
-      try {
-        seg = decodeURIComponent(part)
-      } catch {
-        return refused('the URL has a malformed percent-encoding (it must be UTF-8, e.g. %EB%82%98)', 'ERR_BAD_URL_ENCODING')
+    } else {
+      let seg = raw.slice(start, end)
+      if (seg.indexOf('%') >= 0) {
+        try {
+          seg = decodeURIComponent(seg)
+        } catch {
+          return refused('the URL has a malformed percent-encoding (it must be UTF-8, e.g. %EB%82%98)', 'ERR_BAD_URL_ENCODING')
+        }
+        if (seg.indexOf('/') >= 0) plain = false
       }
-      if (seg.indexOf('/') >= 0) plain = false
+      if (seg.charCodeAt(0) === 0x2e && (seg === '.' || seg === '..')) {
+        return refused('the URL path has a "." or ".." segment; send the path it stands for instead', 'ERR_DOT_SEGMENT')
+      }
+      segments.push(seg)
+      text = text + '/' + seg
     }
-    if (seg === '.' || seg === '..') {
-      return refused('the URL path has a "." or ".." segment; send the path it stands for instead', 'ERR_DOT_SEGMENT')
-    }
-    segments.push(seg)
-    text += '/' + seg
+    if (end === len) break
+    start = end + 1
   }
   if (segments.length === 0) {
     segments.push('')
