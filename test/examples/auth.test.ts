@@ -4,24 +4,20 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { spawnCli, waitForServer } from '../helpers/spawn.js'
+import { Jar } from '../helpers/jar.js'
 
 /** A browser as far as this site needs one: a cookie jar, no redirects followed, and the CSRF token of the last form seen. */
 class Browser {
-  readonly cookies = new Map<string, string>()
+  readonly jar = new Jar()
+  readonly cookies = this.jar.cookies
   token = ''
   constructor(readonly url: string) {}
 
   async go(p: string, init: RequestInit = {}): Promise<{ res: Response; html: string }> {
     const headers = new Headers(init.headers)
-    if (this.cookies.size > 0) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '))
+    if (this.cookies.size > 0 && !headers.has('cookie')) headers.set('cookie', this.jar.header())
     const res = await fetch(this.url + p, { redirect: 'manual', ...init, headers })
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';')
-      const eq = pair!.indexOf('=')
-      const name = pair!.slice(0, eq).trim()
-      if (attrs.some((a) => /^\s*max-age=0\s*$/i.test(a))) this.cookies.delete(name)
-      else this.cookies.set(name, pair!.slice(eq + 1))
-    }
+    this.jar.take(res)
     const html = await res.text()
     const m = /name="_csrf" value="([^"]+)"/.exec(html)
     if (m !== null) this.token = m[1]!

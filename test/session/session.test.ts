@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Carafe } from '../../src/index.js'
 import { memoryStore, seconds, session, type SessionOptions, type SessionStore } from '../../src/session/index.js'
 import { serve } from '../helpers/server.js'
+import { Jar } from '../helpers/jar.js'
 
 /** A store that counts every call into it (and can be told to fail). */
 function counting(inner: SessionStore = memoryStore()): SessionStore & { calls: string[]; patches: unknown[]; failing: boolean } {
@@ -20,23 +21,6 @@ function counting(inner: SessionStore = memoryStore()): SessionStore & { calls: 
     async touch(id: string, ttl: number) { calls.push('touch'); return inner.touch(id, ttl) },
   }
   return out
-}
-
-/** A browser's cookie handling, as much as these tests need: name=value pairs, Max-Age=0 deletes. */
-class Jar {
-  readonly cookies = new Map<string, string>()
-  take(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';')
-      const eq = pair!.indexOf('=')
-      const name = pair!.slice(0, eq).trim()
-      if (attrs.some((a) => /^\s*max-age=0\s*$/i.test(a))) this.cookies.delete(name)
-      else this.cookies.set(name, pair!.slice(eq + 1))
-    }
-  }
-  header(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
-  }
 }
 
 async function start(t: import('node:test').TestContext, options: SessionOptions & { trustProxy?: boolean } = {}, setup?: (app: Carafe) => void) {
