@@ -100,6 +100,12 @@ export interface Plugin {
   startup?(app: Carafe): unknown
   /** Run when the server shuts down, after in-flight requests finish. */
   shutdown?(app: Carafe): unknown
+  /**
+   * Turn an error of this plugin's library into the HTTP error it stands for (a database's
+   * "no row" into a 404, "unique violation" into a 409, "connection refused" into a 503), or
+   * return `undefined` to leave it alone. Applied before `onError` sees the error.
+   */
+  mapError?(error: unknown): HttpError | undefined
 }
 
 /** Anything with a Fetch `fetch(request)`: another Carafe app, a Hono app, a plain function. */
@@ -281,6 +287,7 @@ export class Carafe implements AppServices {
     else if (typeof item === 'object' && item !== null) {
       this.#plugins.push(item)
       mw = item.middleware
+      if (item.mapError !== undefined) this.#dispatcher = null
       if (item.startup !== undefined) this.#startup.push(() => item.startup!(this))
       if (item.shutdown !== undefined) this.#shutdown.push(() => item.shutdown!(this))
     } else throw new TypeError('app.use() takes a middleware function or a plugin object ({ middleware, startup, shutdown })')
@@ -473,6 +480,7 @@ export class Carafe implements AppServices {
       notFound: this.#notFound,
       redirectSlashes: this.#options.redirectSlashes ?? true,
       compose,
+      mapErrors: this.#plugins.flatMap((p) => (p.mapError === undefined ? [] : [p.mapError.bind(p)])),
     })
     return this.#dispatcher
   }

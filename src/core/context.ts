@@ -263,6 +263,16 @@ export class Context<P = Record<string, unknown>> {
     this.#vars[key] = value
   }
 
+  /**
+   * The database of `app.use(db.middleware())` (`carafe/db`): a Kysely query builder, typed
+   * by augmenting `ContextVariables` with `db: Kysely<DB>`. Throws `ERR_NO_DB` without it.
+   */
+  get db(): ContextVariables extends { db: infer D } ? D : unknown {
+    const db = this.#vars?.db
+    if (db === undefined) throw new CarafeError('ERR_NO_DB', "c.db needs the database middleware: app.use(db.middleware()) with db = database(url) from 'carafe/db'")
+    return db as never
+  }
+
   /** Read a value stored with {@link Context.set}. */
   get<K extends keyof ContextVariables>(key: K): ContextVariables[K] | undefined
   get(key: string): unknown

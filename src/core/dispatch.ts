@@ -24,6 +24,8 @@ export interface DispatcherConfig {
   notFound: Handler | undefined
   redirectSlashes: boolean
   compose: (mw: readonly Middleware[], inner: (c: Context<any>) => Promise<void>) => (c: Context<any>) => Promise<void>
+  /** The plugins' error translators (a database's no-row → 404 …), tried in order before `onError`. */
+  mapErrors?: ReadonlyArray<(error: unknown) => HttpError | undefined>
 }
 
 /** Loaded on the first error in debug mode, so production never loads it. */
@@ -152,6 +154,17 @@ export class Dispatcher {
    */
   #fail(c: Context<any>, error: unknown): void | Promise<void> {
     c.resetResponse()
+    const maps = this.#cfg.mapErrors
+    if (maps !== undefined && maps.length !== 0 && !isHttpError(error)) {
+      for (const map of maps) {
+        let mapped: HttpError | undefined
+        try { mapped = map(error) } catch { mapped = undefined }
+        if (mapped !== undefined) {
+          error = mapped
+          break
+        }
+      }
+    }
     const onError = this.#cfg.onError
     if (onError !== undefined) {
       try {

@@ -1,0 +1,207 @@
+import path from 'node:path'
+import { mkdirSync } from 'node:fs'
+import type { Dialect, Kysely, Transaction } from 'kysely'
+import type BetterSqlite3 from 'better-sqlite3'
+import type { Carafe, Plugin } from '../core/app.js'
+import type { Context } from '../core/context.js'
+import { CarafeError } from '../core/errors.js'
+import { requirePeer } from '../util/peer.js'
+import { mapDbError } from './errors.js'
+
+/** Which engine a URL names. */
+export type DatabaseDialect = 'sqlite' | 'postgres' | 'mysql'
+
+/** Options for {@link database}. */
+export interface DatabaseOptions {
+  /** Run the pending migrations (`migrations/` under the app root) when the app starts. @default false */
+  migrate?: boolean
+  /** The migrations folder, relative to the app root. @default 'migrations' */
+  migrationsDir?: string
+  /** Most connections in the pool (PostgreSQL, MariaDB). @default 10 */
+  poolSize?: number
+  /** How long a request waits for a free connection (or a connection to open) before a 503, in ms. @default 5000 */
+  acquireTimeout?: number
+  /** SQLite: how long to wait for another process's write lock, in ms. @default 5000 */
+  busyTimeout?: number
+}
+
+/** What a database URL says. */
+export interface ParsedDatabaseUrl {
+  dialect: DatabaseDialect
+  /** SQLite: the file (relative to the app root unless absolute) or `:memory:`. */
+  file?: string
+  /** PostgreSQL / MariaDB: the URL itself. */
+  url?: string
+}
+
+/**
+ * Read a database URL: `sqlite:data/app.db` (relative to the app root), `sqlite:///abs/app.db`,
+ * `sqlite::memory:`, `postgres://user@host:5432/db` (or `postgresql://`), `mysql://` or `mariadb://`.
+ */
+export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
+  if (typeof url !== 'string' || url === '') throw new CarafeError('ERR_DATABASE_URL', 'database(): give a URL such as sqlite:data/app.db, postgres://user@localhost/app or mysql://root@localhost/app')
+  if (url.startsWith('sqlite:')) {
+    let file = url.slice('sqlite:'.length)
+    if (file.startsWith('//')) file = file.slice(2) // sqlite:///abs/path → /abs/path
+    if (file === '') throw new CarafeError('ERR_DATABASE_URL', `database(${JSON.stringify(url)}): name a file (sqlite:data/app.db) or sqlite::memory:`)
+    return { dialect: 'sqlite', file }
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase()
+  if (scheme === 'postgres' || scheme === 'postgresql') return { dialect: 'postgres', url }
+  if (scheme === 'mysql' || scheme === 'mariadb') return { dialect: 'mysql', url: scheme === 'mariadb' ? `mysql${url.slice('mariadb'.length)}` : url }
+  throw new CarafeError('ERR_DATABASE_URL', `database(${JSON.stringify(redact(url))}): unknown kind of database; use sqlite:…, postgres://… or mysql://…`)
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@')
+}
+
+/**
+ * A database for an app: a typed Kysely query builder (`c.db` in handlers) on SQLite, PostgreSQL
+ * or MariaDB, chosen by URL; opened on first use or at startup, closed on shutdown.
+ *
+ * @example
+ * const db = database<DB>(process.env.DATABASE_URL ?? 'sqlite:data/app.db')
+ * app.use(db.middleware())
+ * app.get('/notes/<int:id>', (c) => c.db.selectFrom('notes').selectAll().where('id', '=', c.params.id).executeTakeFirstOrThrow())
+ */
+export class Database<DB> {
+  readonly url: string
+  readonly dialect: DatabaseDialect
+  readonly options: Readonly<DatabaseOptions>
+  readonly #parsed: ParsedDatabaseUrl
+  #kysely: Kysely<DB> | null = null
+  #root: string | null = null
+  #closing: Promise<void> | null = null
+
+  constructor(url: string, options: DatabaseOptions = {}) {
+    this.#parsed = parseDatabaseUrl(url)
+    this.url = url
+    this.dialect = this.#parsed.dialect
+    this.options = options
+  }
+
+  /** The SQLite file this database opens (absolute), `:memory:`, or `undefined` for a server database. */
+  file(root = this.#root ?? process.cwd()): string | undefined {
+    const f = this.#parsed.file
+    if (f === undefined) return undefined
+    return f === ':memory:' ? f : path.resolve(root, f)
+  }
+
+  /**
+   * The query builder, made on first use (connections open when the first query runs).
+   * `root` is the folder a relative SQLite path resolves against (the app's root).
+   */
+  open(root?: string): Kysely<DB> {
+    if (this.#kysely !== null) return this.#kysely
+    if (root !== undefined) this.#root = root
+    const { Kysely: KyselyClass } = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db')
+    this.#kysely = new KyselyClass<DB>({ dialect: this.#makeDialect() })
+    this.#closing = null
+    return this.#kysely
+  }
+
+  /** The query builder; opens the database when needed (relative SQLite paths against the working directory). */
+  get kysely(): Kysely<DB> {
+    return this.open()
+  }
+
+  /** Close every connection (the app's shutdown does this). Safe to call twice. */
+  close(): Promise<void> {
+    const k = this.#kysely
+    if (k === null) return this.#closing ?? Promise.resolve()
+    this.#kysely = null
+    this.#closing = k.destroy()
+    return this.#closing
+  }
+
+  /**
+   * Run `fn` in a transaction: committed when it resolves, rolled back when it throws (SQLite:
+   * `BEGIN IMMEDIATE`, so two workers writing one file wait for each other instead of failing).
+   *
+   * @example
+   * await db.transaction(async (tx) => { await tx.insertInto('notes').values(note).execute(); … })
+   */
+  transaction<T>(fn: (tx: Transaction<DB>) => Promise<T>): Promise<T> {
+    return this.open().transaction().execute(fn)
+  }
+
+  /**
+   * The plugin that gives handlers `c.db`: opens at startup (and runs pending migrations with
+   * `{ migrate: true }`), closes after the server drains, and turns database errors into HTTP
+   * answers: no row (`executeTakeFirstOrThrow`) → 404, a unique or foreign-key violation → 409,
+   * a database that is down or a pool that stays full → 503.
+   */
+  middleware(): Plugin {
+    const db = this
+    return {
+      name: 'db',
+      middleware(c: Context<any>, next) {
+        c.set('db' as never, db.open(c.root) as never)
+        return next()
+      },
+      async startup(app: Carafe) {
+        db.open(app.root)
+        if (db.options.migrate === true) {
+          const { migrate } = await import('./migrate.js')
+          await migrate(db, { dir: path.resolve(app.root, db.options.migrationsDir ?? 'migrations') })
+        }
+      },
+      shutdown: () => db.close(),
+      mapError: mapDbError,
+    }
+  }
+
+  #makeDialect(): Dialect {
+    const k = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db')
+    const acquireTimeout = this.options.acquireTimeout ?? 5000
+    const max = this.options.poolSize ?? 10
+    if (this.#parsed.dialect === 'sqlite') {
+      const file = this.file()!
+      const Sqlite = requirePeer<typeof BetterSqlite3>('better-sqlite3', 'better-sqlite3@12', 'database("sqlite:…")')
+      const busy = this.options.busyTimeout ?? 5000
+      const dialect = new k.SqliteDialect({
+        database: async () => {
+          if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
+          const conn = new Sqlite(file, { timeout: busy })
+          if (file !== ':memory:') conn.pragma('journal_mode = WAL')
+          conn.pragma('foreign_keys = ON')
+          conn.pragma(`busy_timeout = ${Math.floor(busy)}`)
+          return conn as never
+        },
+      })
+      // Writes in BEGIN IMMEDIATE: a deferred transaction that reads then writes can fail with
+      // SQLITE_BUSY at once when another process writes; an immediate one waits its turn.
+      const createDriver = dialect.createDriver.bind(dialect)
+      dialect.createDriver = () => {
+        const driver = createDriver()
+        driver.beginTransaction = async (connection) => {
+          await connection.executeQuery(k.CompiledQuery.raw('begin immediate'))
+        }
+        return driver
+      }
+      return dialect
+    }
+    if (this.#parsed.dialect === 'postgres') {
+      const pg = requirePeer<typeof import('pg')>('pg', 'pg', 'database("postgres://…")')
+      const pool = new pg.Pool({ connectionString: this.#parsed.url, max, connectionTimeoutMillis: acquireTimeout })
+      // An idle client's error (the server restarted) must not crash the process: the pool drops it.
+      pool.on('error', (e) => console.error(`[carafe] database ${redact(this.url)}: an idle connection failed (the pool replaces it):`, e.message))
+      return new k.PostgresDialect({ pool })
+    }
+    const mysql = requirePeer<typeof import('mysql2')>('mysql2', 'mysql2', 'database("mysql://…")')
+    const pool = mysql.createPool({ uri: this.#parsed.url, connectionLimit: max, connectTimeout: acquireTimeout, waitForConnections: true, queueLimit: 1000 })
+    pool.on('connection', (conn) => conn.on('error', (e) => console.error(`[carafe] database ${redact(this.url)}: a connection failed (the pool replaces it):`, e.message)))
+    return new k.MysqlDialect({ pool: pool as never })
+  }
+}
+
+/**
+ * Open a database by URL: `sqlite:data/app.db` (the embedded default: a file under the app
+ * root, nothing to install but better-sqlite3), `sqlite::memory:`, `postgres://…`, `mysql://…`.
+ * The driver a URL needs is an optional peer dependency, asked for by name when missing.
+ */
+export function database<DB>(url: string, options?: DatabaseOptions): Database<DB> {
+  return new Database<DB>(url, options)
+}
