@@ -74,6 +74,8 @@ export class Database<DB> {
   #kysely: Kysely<DB> | null = null
   #root: string | null = null
   #closing: Promise<void> | null = null
+  #pinned: Transaction<DB> | null = null
+  #savepoints = 0
 
   constructor(url: string, options: DatabaseOptions = {}) {
     this.#parsed = parseDatabaseUrl(url)
@@ -94,6 +96,7 @@ export class Database<DB> {
    * `root` is the folder a relative SQLite path resolves against (the app's root).
    */
   open(root?: string): Kysely<DB> {
+    if (this.#pinned !== null) return this.#pinned
     if (this.#kysely !== null) return this.#kysely
     if (root !== undefined) this.#root = root
     const { Kysely: KyselyClass } = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db')
@@ -124,7 +127,49 @@ export class Database<DB> {
    * await db.transaction(async (tx) => { await tx.insertInto('notes').values(note).execute(); … })
    */
   transaction<T>(fn: (tx: Transaction<DB>) => Promise<T>): Promise<T> {
+    const pinned = this.#pinned
+    if (pinned !== null) return this.#inSavepoint(pinned, () => fn(pinned))
     return this.open().transaction().execute(fn)
+  }
+
+  /**
+   * Make `c.db`, `db.kysely` and `db.transaction()` use `tx` until `pin(null)`: how
+   * `withRollback()` from `carafe/testing` runs an app's requests inside one transaction that
+   * it rolls back. `db.transaction()` then becomes a savepoint, and each request runs in one.
+   */
+  pin(tx: Transaction<DB> | null): void {
+    this.#pinned = tx
+  }
+
+  /** The transaction {@link pin} set, or `null`. */
+  get pinned(): Transaction<DB> | null {
+    return this.#pinned
+  }
+
+  /**
+   * Run `fn` inside a savepoint of `tx`: released when it resolves, rolled back to when it
+   * throws. PostgreSQL refuses every statement after an error until the savepoint is rolled
+   * back, so a failed request or inner transaction must not poison the test's transaction.
+   */
+  async #inSavepoint<T>(tx: Transaction<DB>, fn: () => Promise<T>): Promise<T> {
+    const { CompiledQuery } = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db')
+    const name = `carafe_sp_${++this.#savepoints}`
+    await tx.executeQuery(CompiledQuery.raw(`savepoint ${name}`))
+    let out: T
+    try {
+      out = await fn()
+    } catch (e) {
+      await tx.executeQuery(CompiledQuery.raw(`rollback to savepoint ${name}`))
+      throw e
+    }
+    try {
+      await tx.executeQuery(CompiledQuery.raw(`release savepoint ${name}`))
+    } catch {
+      // The request failed inside (its error became a response): undo what it left half done.
+      await tx.executeQuery(CompiledQuery.raw(`rollback to savepoint ${name}`))
+      await tx.executeQuery(CompiledQuery.raw(`release savepoint ${name}`))
+    }
+    return out
   }
 
   /**
@@ -138,6 +183,11 @@ export class Database<DB> {
     return {
       name: 'db',
       middleware(c: Context<any>, next) {
+        const pinned = db.#pinned
+        if (pinned !== null) {
+          c.set('db' as never, pinned as never)
+          return db.#inSavepoint(pinned, next)
+        }
         c.set('db' as never, db.open(c.root) as never)
         return next()
       },
@@ -185,7 +235,8 @@ export class Database<DB> {
     }
     if (this.#parsed.dialect === 'postgres') {
       const pg = requirePeer<typeof import('pg')>('pg', 'pg', 'database("postgres://…")')
-      const pool = new pg.Pool({ connectionString: this.#parsed.url, max, connectionTimeoutMillis: acquireTimeout })
+      // connectionTimeoutMillis bounds both opening a connection and waiting for a free one.
+    const pool = new pg.Pool({ connectionString: this.#parsed.url, max, connectionTimeoutMillis: acquireTimeout })
       // An idle client's error (the server restarted) must not crash the process: the pool drops it.
       pool.on('error', (e) => console.error(`[carafe] database ${redact(this.url)}: an idle connection failed (the pool replaces it):`, e.message))
       return new k.PostgresDialect({ pool })
@@ -193,7 +244,43 @@ export class Database<DB> {
     const mysql = requirePeer<typeof import('mysql2')>('mysql2', 'mysql2', 'database("mysql://…")')
     const pool = mysql.createPool({ uri: this.#parsed.url, connectionLimit: max, connectTimeout: acquireTimeout, waitForConnections: true, queueLimit: 1000 })
     pool.on('connection', (conn) => conn.on('error', (e) => console.error(`[carafe] database ${redact(this.url)}: a connection failed (the pool replaces it):`, e.message)))
-    return new k.MysqlDialect({ pool: pool as never })
+    return new k.MysqlDialect({ pool: boundedPool(pool, acquireTimeout) as never })
+  }
+}
+
+/** What Kysely's MysqlDialect calls on a pool. */
+interface CallbackPool {
+  getConnection(cb: (err: NodeJS.ErrnoException | null, conn?: { release(): void }) => void): void
+  end(cb: (err: unknown) => void): void
+}
+
+/**
+ * mysql2's pool queues a request for a connection with no time limit (it has no acquire
+ * timeout), so a pool held full by slow transactions would make requests wait forever: give
+ * up after `ms` with ERR_POOL_TIMEOUT (a 503), and hand a connection that arrives later
+ * straight back.
+ */
+function boundedPool(pool: CallbackPool, ms: number): CallbackPool {
+  return {
+    getConnection(cb) {
+      let done = false
+      const timer = setTimeout(() => {
+        done = true
+        const e: NodeJS.ErrnoException = new Error(`no free database connection within ${ms} ms (the pool is full; raise poolSize or acquireTimeout, or shorten transactions)`)
+        e.code = 'ERR_POOL_TIMEOUT'
+        cb(e)
+      }, ms)
+      pool.getConnection((err, conn) => {
+        if (done) {
+          conn?.release()
+          return
+        }
+        done = true
+        clearTimeout(timer)
+        cb(err, conn)
+      })
+    },
+    end: (cb) => pool.end(cb),
   }
 }
 
