@@ -234,14 +234,14 @@ export class Database<DB> {
       return dialect
     }
     if (this.#parsed.dialect === 'postgres') {
-      const pg = requirePeer<typeof import('pg')>('pg', 'pg', 'database("postgres://…")')
+      const pg = requirePeer<typeof import('pg')>('pg', 'pg@8', 'database("postgres://…")')
       // connectionTimeoutMillis bounds both opening a connection and waiting for a free one.
     const pool = new pg.Pool({ connectionString: this.#parsed.url, max, connectionTimeoutMillis: acquireTimeout })
       // An idle client's error (the server restarted) must not crash the process: the pool drops it.
       pool.on('error', (e) => console.error(`[carafe] database ${redact(this.url)}: an idle connection failed (the pool replaces it):`, e.message))
       return new k.PostgresDialect({ pool })
     }
-    const mysql = requirePeer<typeof import('mysql2')>('mysql2', 'mysql2', 'database("mysql://…")')
+    const mysql = requirePeer<typeof import('mysql2')>('mysql2', 'mysql2@3', 'database("mysql://…")')
     const pool = mysql.createPool({ uri: this.#parsed.url, connectionLimit: max, connectTimeout: acquireTimeout, waitForConnections: true, queueLimit: 1000 })
     pool.on('connection', (conn) => conn.on('error', (e) => console.error(`[carafe] database ${redact(this.url)}: a connection failed (the pool replaces it):`, e.message)))
     return new k.MysqlDialect({ pool: boundedPool(pool, acquireTimeout) as never })
