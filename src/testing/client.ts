@@ -223,3 +223,6 @@ function formBody(form: NonNullable<TestRequestInit['form']>): FormData | URLSea
   }
   return data
 }
+
+export { withRollback, rollbackAfter, beginRollback } from './db.js'
+export type { AfterHook } from './db.js'

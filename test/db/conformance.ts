@@ -58,7 +58,7 @@ export async function makeTables(db: Database<AnyDB>, parents: string, children:
 }
 
 /** An app with the db plugin and routes over the two tables. */
-function makeApp(db: Database<AnyDB>, parents: string, children: string): Carafe {
+export function makeApp(db: Database<AnyDB>, parents: string, children: string): Carafe {
   const app = new Carafe()
   app.use(db.middleware())
   app.get('/parents/<int:id>', (c) => q(c).selectFrom(parents).selectAll().where('id', '=', c.params.id).executeTakeFirstOrThrow())
