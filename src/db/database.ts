@@ -75,6 +75,8 @@ export class Database<DB> {
   #root: string | null = null
   #closing: Promise<void> | null = null
   #pinned: Transaction<DB> | null = null
+  /** The SQLite file the open query builder uses. */
+  #openedFile: string | undefined
   #savepoints = 0
 
   constructor(url: string, options: DatabaseOptions = {}) {
@@ -101,6 +103,7 @@ export class Database<DB> {
     if (root !== undefined) this.#root = root
     const { Kysely: KyselyClass } = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db')
     this.#kysely = new KyselyClass<DB>({ dialect: this.#makeDialect() })
+    this.#openedFile = this.file()
     this.#closing = null
     return this.#kysely
   }
@@ -192,6 +195,12 @@ export class Database<DB> {
         return next()
       },
       async startup(app: Carafe) {
+        // `db.kysely` used before the app started opened a relative SQLite path against the
+        // working directory; going on would quietly use another file than the app's.
+        const opened = db.#kysely === null ? undefined : db.#openedFile
+        if (opened !== undefined && opened !== db.file(app.root)) {
+          throw new CarafeError('ERR_DB_ROOT', `database(${JSON.stringify(db.url)}) was opened (db.kysely) before the app started, as ${opened}, but the app's root makes it ${db.file(app.root)}: give an absolute path (sqlite:///…), or call db.open(app.root) before using db.kysely`)
+        }
         db.open(app.root)
         if (db.options.migrate === true) {
           const { migrate } = await import('./migrate.js')

@@ -98,3 +98,31 @@ console.log(JSON.stringify({ failures }))
     assert.equal(rows[0]!.n, 200, 'every increment of both processes kept')
   })
 })
+
+describe('carafe/db opened before the app starts', () => {
+  it('refuses to start when db.kysely already opened a relative SQLite path somewhere else', async (t) => {
+    const root = await tempDir(t)
+    const db = database<AnyDB>('sqlite:data/early.db')
+    t.after(() => db.close())
+    db.kysely // opened against the working directory
+    const app = new Carafe({ root })
+    app.use(db.middleware())
+    await assert.rejects(app.listen({ host: '127.0.0.1', port: 0 }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'ERR_DB_ROOT')
+      assert.ok(e.message.includes(path.join(root, 'data/early.db')), e.message)
+      return true
+    })
+  })
+
+  it('starts when it was opened with the app root', async (t) => {
+    const root = await tempDir(t)
+    const db = database<AnyDB>('sqlite:data/early.db')
+    t.after(() => db.close())
+    await sql`create table early (id integer primary key)`.execute(db.open(root))
+    const app = new Carafe({ root })
+    app.use(db.middleware())
+    app.get('/', async (c) => (await sql<{ n: number }>`select count(*) as n from early`.execute(c.db as never)).rows[0])
+    const s = await serve(t, app)
+    assert.deepEqual(await (await fetch(s.url)).json(), { n: 0 })
+  })
+})
