@@ -15,10 +15,14 @@ const UNAVAILABLE = new Set([
 /** What kind of database error `e` is, or `undefined` for anything else. */
 export function dbErrorKind(e: unknown): 'not-found' | 'unique' | 'foreign-key' | 'not-null' | 'check' | 'unavailable' | undefined {
   if (typeof e !== 'object' || e === null) return undefined
-  const err = e as { name?: unknown; code?: unknown; message?: unknown; errors?: unknown }
+  const err = e as { name?: unknown; code?: unknown; errno?: unknown; message?: unknown; errors?: unknown }
   // Kysely's NoResultError (executeTakeFirstOrThrow) keeps the name "Error": go by its class.
   if (err.name === 'NoResultError' || (e as object).constructor?.name === 'NoResultError') return 'not-found'
   const code = typeof err.code === 'string' ? err.code : undefined
+  const message = typeof err.message === 'string' ? err.message : ''
+  // MariaDB's CHECK failure is errno 4025 (ER_CONSTRAINT_FAILED), a number MySQL uses for
+  // something else, so mysql2 names it by MySQL's table (ER_INNODB_AUTOEXTEND_SIZE_OUT_OF_RANGE).
+  if (err.errno === 4025 && message.startsWith('CONSTRAINT ')) return 'check'
   if (code !== undefined) {
     if (UNIQUE.has(code)) return 'unique'
     if (FOREIGN_KEY.has(code)) return 'foreign-key'
@@ -26,7 +30,6 @@ export function dbErrorKind(e: unknown): 'not-found' | 'unique' | 'foreign-key' 
     if (CHECK.has(code)) return 'check'
     if (UNAVAILABLE.has(code) || code.startsWith('SQLITE_IOERR')) return 'unavailable'
   }
-  const message = typeof err.message === 'string' ? err.message : ''
   // pg's pool: "timeout exceeded when trying to connect"; mysql2's: "Queue limit reached", "Pool is closed".
   if (/timeout exceeded when trying to connect|Connection terminated|Queue limit reached|Pool is closed|connect ETIMEDOUT|Client has encountered a connection error/i.test(message)) return 'unavailable'
   // An AggregateError of connection attempts (IPv4 and IPv6 both refused).

@@ -168,6 +168,39 @@ export function dbConformance(engine: Engine): void {
       assert.deepEqual(await db.kysely.selectFrom(children).select(['id', 'name']).execute(), [{ id: 1, name: 'kid' }])
     })
 
+    it('answers 409 for NOT NULL and CHECK violations, and changes nothing', async (t) => {
+      const ready = await setup(t, engine)
+      if (ready === undefined) return
+      const { db, parents, children } = ready
+      const checked = uniqueName('conf_k')
+      await db.kysely.schema.createTable(checked)
+        .addColumn('id', 'integer', (col) => col.primaryKey())
+        .addColumn('name', 'varchar(100)', (col) => col.notNull().check(sql`char_length(name) > 0`.$castTo<boolean>()))
+        .execute()
+        .catch(async () => {
+          // SQLite has no char_length(); length() is the same here.
+          await db.kysely.schema.createTable(checked)
+            .addColumn('id', 'integer', (col) => col.primaryKey())
+            .addColumn('name', 'varchar(100)', (col) => col.notNull().check(sql`length(name) > 0`))
+            .execute()
+        })
+      t.after(() => db.kysely.schema.dropTable(checked).ifExists().execute())
+      const app = makeApp(db, parents, children)
+      app.post('/checked', async (c) => {
+        await q(c).insertInto(checked).values((await c.req.json()) as Item).execute()
+        return c.json({ ok: true }, 201)
+      })
+      const s = await serve(t, app)
+      assert.equal((await post(`${s.url}/checked`, { id: 1, name: 'fine' })).status, 201)
+      const empty = await post(`${s.url}/checked`, { id: 2, name: '' })
+      assert.equal(empty.status, 409)
+      assert.match(((await empty.json()) as { message: string }).message, /breaks one of its rules/)
+      const missing = await post(`${s.url}/checked`, { id: 3, name: null })
+      assert.equal(missing.status, 409)
+      assert.match(((await missing.json()) as { message: string }).message, /required value is missing/)
+      assert.deepEqual(await db.kysely.selectFrom(checked).select(['id', 'name']).execute(), [{ id: 1, name: 'fine' }])
+    })
+
     it('commits a transaction that resolves and rolls back one that throws', async (t) => {
       const ready = await setup(t, engine)
       if (ready === undefined) return
