@@ -238,6 +238,27 @@ export class Database<DB> {
         driver.beginTransaction = async (connection) => {
           await connection.executeQuery(k.CompiledQuery.raw('begin immediate'))
         }
+        // Kysely shares one SQLite connection behind a lock with no time limit: a long
+        // transaction would make every other request wait forever. Bound it like a pool.
+        const acquire = driver.acquireConnection.bind(driver)
+        driver.acquireConnection = () => new Promise((resolve, reject) => {
+          let done = false
+          const timer = setTimeout(() => {
+            done = true
+            reject(poolTimeout(acquireTimeout))
+          }, acquireTimeout)
+          acquire().then((conn) => {
+            if (done) return void driver.releaseConnection(conn)
+            done = true
+            clearTimeout(timer)
+            resolve(conn)
+          }, (e: unknown) => {
+            if (done) return
+            done = true
+            clearTimeout(timer)
+            reject(e)
+          })
+        })
         return driver
       }
       return dialect
@@ -255,6 +276,13 @@ export class Database<DB> {
     pool.on('connection', (conn) => conn.on('error', (e) => console.error(`[carafe] database ${redact(this.url)}: a connection failed (the pool replaces it):`, e.message)))
     return new k.MysqlDialect({ pool: boundedPool(pool, acquireTimeout) as never })
   }
+}
+
+/** The error for a request that waited `ms` for a connection (a 503). */
+function poolTimeout(ms: number): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`no free database connection within ${ms} ms (the pool is full; raise poolSize or acquireTimeout, or shorten transactions)`)
+  e.code = 'ERR_POOL_TIMEOUT'
+  return e
 }
 
 /** What Kysely's MysqlDialect calls on a pool. */
@@ -275,9 +303,7 @@ function boundedPool(pool: CallbackPool, ms: number): CallbackPool {
       let done = false
       const timer = setTimeout(() => {
         done = true
-        const e: NodeJS.ErrnoException = new Error(`no free database connection within ${ms} ms (the pool is full; raise poolSize or acquireTimeout, or shorten transactions)`)
-        e.code = 'ERR_POOL_TIMEOUT'
-        cb(e)
+        cb(poolTimeout(ms))
       }, ms)
       pool.getConnection((err, conn) => {
         if (done) {

@@ -126,3 +126,38 @@ describe('carafe/db opened before the app starts', () => {
     assert.deepEqual(await (await fetch(s.url)).json(), { n: 0 })
   })
 })
+
+describe('carafe/db on SQLite with a long transaction', () => {
+  it('makes other requests wait at most acquireTimeout for the connection, then answers 503, and recovers', async (t) => {
+    const db = database<AnyDB>('sqlite::memory:', { acquireTimeout: 300 })
+    t.after(() => db.close())
+    let release!: () => void
+    const held = new Promise<void>((resolve) => { release = resolve })
+    let entered!: () => void
+    const holding = new Promise<void>((resolve) => { entered = resolve })
+    const app = new Carafe()
+    app.use(db.middleware())
+    app.get('/ping', async (c) => (await sql<{ one: number }>`select 1 as one`.execute(c.db as never)).rows[0])
+    app.post('/hold', () => db.transaction(async (tx) => {
+      await sql`select 1`.execute(tx)
+      entered()
+      await held
+      return 'held'
+    }))
+    const s = await serve(t, app)
+    const original = console.error
+    console.error = () => {}
+    t.after(() => { console.error = original })
+    const hold = fetch(`${s.url}/hold`, { method: 'POST' })
+    await holding
+    const started = Date.now()
+    const res = await fetch(`${s.url}/ping`, { headers: { accept: 'application/json' } })
+    const waited = Date.now() - started
+    assert.equal(res.status, 503)
+    await res.body?.cancel()
+    assert.ok(waited >= 250 && waited < 3000, `waited ${waited} ms`)
+    release()
+    assert.equal(await (await hold).text(), 'held')
+    assert.deepEqual(await (await fetch(`${s.url}/ping`)).json(), { one: 1 })
+  })
+})
