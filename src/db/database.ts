@@ -1,11 +1,10 @@
 import path from 'node:path'
-import { mkdirSync } from 'node:fs'
-import type { Dialect, Kysely, Transaction } from 'kysely'
-import type BetterSqlite3 from 'better-sqlite3'
+import type { Kysely, Transaction } from 'kysely'
 import type { Carafe, Plugin } from '../core/app.js'
 import type { Context } from '../core/context.js'
 import { CarafeError } from '../core/errors.js'
 import { requirePeer } from '../util/peer.js'
+import { makeDialect } from './dialects.js'
 import { mapDbError } from './errors.js'
 
 /** Which engine a URL names. */
@@ -19,7 +18,7 @@ export interface DatabaseOptions {
   migrationsDir?: string
   /** Most connections in the pool (PostgreSQL, MariaDB). @default 10 */
   poolSize?: number
-  /** How long a request waits for a free connection (or a connection to open) before a 503, in ms. @default 5000 */
+  /** How long a request waits for a free connection (or a connection to open; SQLite: for its one connection) before a 503, in ms. @default 5000 */
   acquireTimeout?: number
   /** SQLite: how long to wait for another process's write lock, in ms. @default 5000 */
   busyTimeout?: number
@@ -102,7 +101,7 @@ export class Database<DB> {
     if (this.#kysely !== null) return this.#kysely
     if (root !== undefined) this.#root = root
     const { Kysely: KyselyClass } = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db')
-    this.#kysely = new KyselyClass<DB>({ dialect: this.#makeDialect() })
+    this.#kysely = new KyselyClass<DB>({ dialect: makeDialect(this.#parsed, this.file(), redact(this.url), this.options) })
     this.#openedFile = this.file()
     this.#closing = null
     return this.#kysely
@@ -210,112 +209,6 @@ export class Database<DB> {
       shutdown: () => db.close(),
       mapError: mapDbError,
     }
-  }
-
-  #makeDialect(): Dialect {
-    const k = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db')
-    const acquireTimeout = this.options.acquireTimeout ?? 5000
-    const max = this.options.poolSize ?? 10
-    if (this.#parsed.dialect === 'sqlite') {
-      const file = this.file()!
-      const Sqlite = requirePeer<typeof BetterSqlite3>('better-sqlite3', 'better-sqlite3@12', 'database("sqlite:…")')
-      const busy = this.options.busyTimeout ?? 5000
-      const dialect = new k.SqliteDialect({
-        database: async () => {
-          if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
-          const conn = new Sqlite(file, { timeout: busy })
-          if (file !== ':memory:') conn.pragma('journal_mode = WAL')
-          conn.pragma('foreign_keys = ON')
-          conn.pragma(`busy_timeout = ${Math.floor(busy)}`)
-          return conn as never
-        },
-      })
-      // Writes in BEGIN IMMEDIATE: a deferred transaction that reads then writes can fail with
-      // SQLITE_BUSY at once when another process writes; an immediate one waits its turn.
-      const createDriver = dialect.createDriver.bind(dialect)
-      dialect.createDriver = () => {
-        const driver = createDriver()
-        driver.beginTransaction = async (connection) => {
-          await connection.executeQuery(k.CompiledQuery.raw('begin immediate'))
-        }
-        // Kysely shares one SQLite connection behind a lock with no time limit: a long
-        // transaction would make every other request wait forever. Bound it like a pool.
-        const acquire = driver.acquireConnection.bind(driver)
-        driver.acquireConnection = () => new Promise((resolve, reject) => {
-          let done = false
-          const timer = setTimeout(() => {
-            done = true
-            reject(poolTimeout(acquireTimeout))
-          }, acquireTimeout)
-          acquire().then((conn) => {
-            if (done) return void driver.releaseConnection(conn)
-            done = true
-            clearTimeout(timer)
-            resolve(conn)
-          }, (e: unknown) => {
-            if (done) return
-            done = true
-            clearTimeout(timer)
-            reject(e)
-          })
-        })
-        return driver
-      }
-      return dialect
-    }
-    if (this.#parsed.dialect === 'postgres') {
-      const pg = requirePeer<typeof import('pg')>('pg', 'pg@8', 'database("postgres://…")')
-      // connectionTimeoutMillis bounds both opening a connection and waiting for a free one.
-    const pool = new pg.Pool({ connectionString: this.#parsed.url, max, connectionTimeoutMillis: acquireTimeout })
-      // An idle client's error (the server restarted) must not crash the process: the pool drops it.
-      pool.on('error', (e) => console.error(`[carafe] database ${redact(this.url)}: an idle connection failed (the pool replaces it):`, e.message))
-      return new k.PostgresDialect({ pool })
-    }
-    const mysql = requirePeer<typeof import('mysql2')>('mysql2', 'mysql2@3', 'database("mysql://…")')
-    const pool = mysql.createPool({ uri: this.#parsed.url, connectionLimit: max, connectTimeout: acquireTimeout, waitForConnections: true, queueLimit: 1000 })
-    pool.on('connection', (conn) => conn.on('error', (e) => console.error(`[carafe] database ${redact(this.url)}: a connection failed (the pool replaces it):`, e.message)))
-    return new k.MysqlDialect({ pool: boundedPool(pool, acquireTimeout) as never })
-  }
-}
-
-/** The error for a request that waited `ms` for a connection (a 503). */
-function poolTimeout(ms: number): NodeJS.ErrnoException {
-  const e: NodeJS.ErrnoException = new Error(`no free database connection within ${ms} ms (the pool is full; raise poolSize or acquireTimeout, or shorten transactions)`)
-  e.code = 'ERR_POOL_TIMEOUT'
-  return e
-}
-
-/** What Kysely's MysqlDialect calls on a pool. */
-interface CallbackPool {
-  getConnection(cb: (err: NodeJS.ErrnoException | null, conn?: { release(): void }) => void): void
-  end(cb: (err: unknown) => void): void
-}
-
-/**
- * mysql2's pool queues a request for a connection with no time limit (it has no acquire
- * timeout), so a pool held full by slow transactions would make requests wait forever: give
- * up after `ms` with ERR_POOL_TIMEOUT (a 503), and hand a connection that arrives later
- * straight back.
- */
-function boundedPool(pool: CallbackPool, ms: number): CallbackPool {
-  return {
-    getConnection(cb) {
-      let done = false
-      const timer = setTimeout(() => {
-        done = true
-        cb(poolTimeout(ms))
-      }, ms)
-      pool.getConnection((err, conn) => {
-        if (done) {
-          conn?.release()
-          return
-        }
-        done = true
-        clearTimeout(timer)
-        cb(err, conn)
-      })
-    },
-    end: (cb) => pool.end(cb),
   }
 }
 
