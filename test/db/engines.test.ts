@@ -133,6 +133,7 @@ describe('carafe/db on SQLite with a long transaction', () => {
     t.after(() => db.close())
     let release!: () => void
     const held = new Promise<void>((resolve) => { release = resolve })
+    let inside = false
     let entered!: () => void
     const holding = new Promise<void>((resolve) => { entered = resolve })
     const app = new Carafe()
@@ -140,6 +141,7 @@ describe('carafe/db on SQLite with a long transaction', () => {
     app.get('/ping', async (c) => (await sql<{ one: number }>`select 1 as one`.execute(c.db as never)).rows[0])
     app.post('/hold', () => db.transaction(async (tx) => {
       await sql`select 1`.execute(tx)
+      inside = true
       entered()
       await held
       return 'held'
@@ -149,7 +151,7 @@ describe('carafe/db on SQLite with a long transaction', () => {
     console.error = () => {}
     t.after(() => { console.error = original })
     const hold = fetch(`${s.url}/hold`, { method: 'POST' })
-    await holding
+    await Promise.race([holding, hold.then(async (r) => { if (!inside) throw new Error(`/hold ended before holding the connection: ${r.status} ${await r.text()}`) })])
     const started = Date.now()
     const res = await fetch(`${s.url}/ping`, { headers: { accept: 'application/json' } })
     const waited = Date.now() - started

@@ -110,18 +110,20 @@ for (const server of SERVERS) {
       const db = await openDb(t, SERVICES[server.service].url, { poolSize: 1, acquireTimeout: 300 })
       let release!: () => void
       const held = new Promise<void>((resolve) => { release = resolve })
+      let inside = false
       let entered!: () => void
       const holding = new Promise<void>((resolve) => { entered = resolve })
       const app = appFor(db)
       app.post('/hold', () => db.transaction(async (tx) => {
         await sql`select 1`.execute(tx)
+        inside = true
         entered()
         await held
         return 'held'
       }))
       const s = await serve(t, app)
       const hold = fetch(`${s.url}/hold`, { method: 'POST' })
-      await holding
+      await Promise.race([holding, hold.then(async (r) => { if (!inside) throw new Error(`/hold ended before holding the connection: ${r.status} ${await r.text()}`) })])
       const started = Date.now()
       const res = await fetch(`${s.url}/ping`, json)
       const waited = Date.now() - started
