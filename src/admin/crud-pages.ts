@@ -25,6 +25,8 @@ export interface PageInput {
 }
 
 interface PageOptions {
+  /** The app crud() was given: its templates (a mounted app's own), not the outer app's. */
+  app: { render(name: string, data: Record<string, unknown>, c: Context<any>): Promise<string> }
   table: string
   title?: string
   templates?: Partial<Record<CrudPage, string>>
@@ -74,7 +76,7 @@ export async function renderPage(c: Context<any>, o: PageOptions, page: CrudPage
     data.fields = t.fields.filter((f) => !(f.primaryKey && f.autoIncrement)).map((f) => fieldView(f, d.values?.[f.name], d.errors?.[f.name] ?? []))
     data.errors = d.errors ?? {}
   }
-  return c.render(name, data, status)
+  return c.html(await o.app.render(name, data, c), status)
 }
 
 function fieldView(col: ColumnInfo, value: unknown, errors: string[]): FieldView {

@@ -5,8 +5,8 @@ import type { Context } from '../core/context.js'
 import { CarafeError, HttpError } from '../core/errors.js'
 import type { Database } from '../db/database.js'
 import { dbErrorKind, mapDbError } from '../db/errors.js'
-import { coerceFormValue, toDbValue } from '../db/introspect.js'
 import { settleSchema, ValidationError, type ValidationIssue } from '../forms/validate.js'
+import { conflictMessage, flash, insertRow, isJsonBody, pick, readInput, wantsJson, writable } from './crud-io.js'
 import { requireLogin } from '../auth/guards.js'
 import { parseListQuery, runList } from './crud-query.js'
 import { defaultTemplatesDir, fromDb, parseId, resolveTable, type ResolvedTable } from './crud-table.js'
@@ -77,7 +77,7 @@ export function crud<DB, T extends keyof DB & string, S extends StandardSchemaV1
   const p = prefix.replace(/\/+$/, '')
   if (!p.startsWith('/') || /[<>:*]/.test(p)) throw new CarafeError('ERR_CRUD_CONFIG', `crud(${JSON.stringify(prefix)}): the prefix must be a plain path such as /notes`)
   app.addTemplateFallback(defaultTemplatesDir())
-  const r = new Resource(p, options as unknown as CrudOptions<any, string, StandardSchemaV1>)
+  const r = new Resource(app, p, options as unknown as CrudOptions<any, string, StandardSchemaV1>)
   app.get(p, (c) => r.run(c, () => r.list(c)))
   app.post(p, (c) => r.run(c, () => r.create(c)))
   app.get(`${p}/new`, (c) => r.run(c, () => r.newForm(c)))
@@ -96,12 +96,12 @@ type Row = Record<string, unknown>
 /** One resource's state and request handlers. */
 class Resource {
   readonly #prefix: string
-  readonly #o: AnyOptions
+  readonly #o: AnyOptions & { app: Carafe }
   #table: Promise<ResolvedTable> | null = null
 
-  constructor(prefix: string, options: AnyOptions) {
+  constructor(app: Carafe, prefix: string, options: AnyOptions) {
     this.#prefix = prefix
-    this.#o = options
+    this.#o = { ...options, app }
   }
 
   /** Every route: CSRF must guard it, the table must be known, and database errors become HTTP answers. */
@@ -291,64 +291,4 @@ class Resource {
     if (wantsJson(c) || (kind !== 'unique' && kind !== 'foreign-key' && kind !== 'not-null' && kind !== 'check')) throw e
     return renderPage(c, this.#o, 'form', { t, base: this.#base(c), row, values: input, errors: {}, error: conflictMessage(kind) }, 409)
   }
-}
-
-function conflictMessage(kind: string): string {
-  return mapDbError(Object.assign(new Error(kind), { code: { unique: '23505', 'foreign-key': '23503', 'not-null': '23502', check: '23514' }[kind] }))?.message ?? 'that conflicts with what is stored'
-}
-
-/** JSON for clients that ask for it, or that send JSON and do not ask for HTML. */
-function wantsJson(c: Context<any>): boolean {
-  const accept = c.req.header('accept')
-  if (accept === undefined || accept === '' || /^\s*\*\/\*\s*$/.test(accept)) return isJsonBody(c)
-  return c.accepts('html', 'json') === 'json'
-}
-
-function isJsonBody(c: Context<any>): boolean {
-  const type = c.req.contentType
-  return type === 'application/json' || type.endsWith('+json')
-}
-
-/** The request's input: a JSON object as sent, or the form's fields coerced by column type. */
-async function readInput(c: Context<any>, t: ResolvedTable): Promise<Row> {
-  if (isJsonBody(c)) {
-    const body = await c.req.json()
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the JSON body must be an object of field values', { code: 'ERR_BAD_BODY' })
-    return body as Row
-  }
-  const form = await c.req.form()
-  const out: Row = {}
-  for (const f of t.fields) {
-    const v = coerceFormValue(f, form.text(f.name))
-    if (v !== undefined) out[f.name] = v
-  }
-  return out
-}
-
-/** The schema's output, limited to the table's columns (a name reaches SQL only when the table has it), in driver shape. */
-function writable(t: ResolvedTable, value: Row): Row {
-  const out: Row = {}
-  for (const [k, v] of Object.entries(value)) {
-    const col = t.info.column(k)
-    if (col !== undefined && v !== undefined) out[k] = toDbValue(t.info.dialect, col, v)
-  }
-  return out
-}
-
-function pick(row: Row, t: ResolvedTable): Row {
-  const out: Row = {}
-  for (const f of t.fields) if (row[f.name] !== undefined) out[f.name] = row[f.name]
-  return out
-}
-
-/** Insert and read the row back (MariaDB has no `RETURNING`: by its insert id, or the key given). */
-async function insertRow(k: Kysely<any>, t: ResolvedTable, values: Row): Promise<Row> {
-  if (t.info.dialect !== 'mysql') return (await k.insertInto(t.info.name).values(values).returningAll().executeTakeFirstOrThrow()) as Row
-  const r = await k.insertInto(t.info.name).values(values).executeTakeFirstOrThrow()
-  const key = values[t.pk.name] ?? (r.insertId === undefined ? undefined : Number(r.insertId))
-  return (await k.selectFrom(t.info.name).selectAll().where(t.pk.name, '=', key).executeTakeFirstOrThrow()) as Row
-}
-
-function flash(c: Context<any>, message: string): void {
-  if (c.battery('session') !== undefined) c.flash(message, 'success')
 }

@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { setup, seed, JSON_H, HTML_H, csrfOf } from './crud-helpers.js'
+import { Carafe } from '../../src/index.js'
+import { session } from '../../src/session/index.js'
+import { csrf } from '../../src/auth/index.js'
+import { crud } from '../../src/admin/index.js'
+import { captureErrors } from '../helpers/capture.js'
+import { serve } from '../helpers/server.js'
+import { setup, seed, JSON_H, HTML_H, Note, SECRET } from './crud-helpers.js'
 
 describe('crud() JSON', () => {
   it('creates (201 + Location), reads, updates, patches and deletes (204) a row', async (t) => {
@@ -175,5 +181,52 @@ describe('crud() permissions', () => {
     assert.equal((await s.alice.post('/notes', { headers: JSON_H, json: { title: 'as bob', author_id: 2 } })).status, 403)
     assert.equal((await s.alice.post('/notes', { headers: JSON_H, json: { title: 'as me', author_id: 1 } })).status, 201)
     assert.deepEqual((await s.k.selectFrom('notes').select('title').execute()).map((r) => r.title), ['as me'])
+  })
+})
+
+describe('crud() configuration', () => {
+  it('checks declared names against the table and says what to fix', async (t) => {
+    const s = await setup(t, { crud: { sortable: ['title', 'title; drop table notes'] } })
+    const { value, logged } = await captureErrors(async () => (await s.anon.get('/notes', { headers: JSON_H })).status)
+    assert.equal(value, 500)
+    assert.match(logged, /ERR_CRUD_CONFIG|sortable names "title; drop table notes", which is not a column/)
+    assert.equal((await s.k.selectFrom('notes').selectAll().execute()).length, 0)
+  })
+
+  it('refuses search on a column that is not text, and a bad prefix at once', async (t) => {
+    const s = await setup(t, { crud: { search: ['votes'] } })
+    const { logged } = await captureErrors(async () => (await s.anon.get('/notes', { headers: JSON_H })).status)
+    assert.match(logged, /search column "votes" is not a text column/)
+    assert.throws(() => crud(s.app, '/x/<id>', { db: s.db, table: 'notes', schema: Note, can: () => true }), { code: 'ERR_CRUD_CONFIG' })
+  })
+
+  it('works inside a mounted app: links and Location carry the mount prefix', async (t) => {
+    const s = await setup(t)
+    const inner = new Carafe({ secrets: [SECRET], root: s.app.root })
+    crud(inner, '/notes', { db: s.db, table: 'notes', schema: Note, can: () => true })
+    const outer = new Carafe({ secrets: [SECRET], root: s.app.root })
+    outer.use(session())
+    outer.use(csrf())
+    outer.mount('/api', inner)
+    const srv = await serve(t, outer)
+    const res = await fetch(`${srv.url}/api/notes`, { method: 'POST', headers: { ...JSON_H, 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' }, body: JSON.stringify({ title: 'mounted' }) })
+    assert.equal(res.status, 201)
+    assert.match(res.headers.get('location')!, /^\/api\/notes\/\d+$/)
+    const list = await (await fetch(`${srv.url}/api/notes`, { headers: HTML_H })).text()
+    assert.match(list, /href="\/api\/notes\/\d+">/)
+  })
+})
+
+describe('crud() content negotiation', () => {
+  it('answers JSON to a DELETE with no preference, HTML to a browser, JSON to Accept: application/json', async (t) => {
+    const s = await setup(t)
+    await seed(s.k, 'notes', 2)
+    const ids = (await s.k.selectFrom('notes').select('id').orderBy('id').execute()).map((r) => r.id as number)
+    const del = await s.alice.delete(`/notes/${ids[0]}`, { headers: { accept: '*/*' } })
+    assert.equal(del.status, 204)
+    const page = await s.alice.get(`/notes/${ids[1]}`, { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } })
+    assert.match(page.headers.get('content-type')!, /text\/html/)
+    const api = await s.alice.get(`/notes/${ids[1]}`, { headers: JSON_H })
+    assert.match(api.headers.get('content-type')!, /application\/json/)
   })
 })
