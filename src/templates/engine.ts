@@ -49,7 +49,11 @@ export function createNunjucksEngine(options: NunjucksEngineOptions): TemplateEn
   // and it turns `./x` and `../x` in a template into absolute paths: check every lookup.
   const getSource = loader.getSource.bind(loader)
   loader.getSource = (name: string) => {
-    if (path.isAbsolute(name)) return getSource(name)
+    if (path.isAbsolute(name)) {
+      // A `./x` or `../x` include, made absolute by Nunjucks: it must still lie inside one of the folders.
+      const inside = dirs.find((d) => name.startsWith(d.endsWith(path.sep) ? d : d + path.sep))
+      return getSource(templatePath(inside ?? dir, path.relative(inside ?? dir, name)))
+    }
     assertTemplateName(name)
     for (const d of dirs) {
       const full = templatePath(d, name)
