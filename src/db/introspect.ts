@@ -93,7 +93,7 @@ async function extras(db: Database<any>, k: Kysely<any>, table: string, schema: 
 /** A column type name (any engine's) as a {@link ColumnKind}, by SQLite's affinity rules extended to the others' names. */
 export function kindOf(dataType: string): ColumnKind {
   const t = dataType.toLowerCase()
-  if (/^(tinyint\(1\)|bool|boolean)\b/.test(t)) return 'boolean'
+  if (/^(tinyint\(1\)|bool|boolean)(?![a-z0-9_])/.test(t)) return 'boolean'
   if (/^(timestamp|datetime)/.test(t)) return 'datetime'
   if (/^date\b/.test(t)) return 'date'
   if (/^time\b/.test(t) || t === 'timetz') return 'time'

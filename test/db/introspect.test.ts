@@ -50,6 +50,7 @@ describe('coerceFormValue', () => {
   })
   it('shapes values for the drivers', () => {
     assert.equal(toDbValue('sqlite', col('boolean'), true), 1)
+    assert.deepEqual(['tinyint(1)', 'tinyint(4)', 'boolean', 'bool', 'int(11)', 'varchar(80)', 'timestamp with time zone', 'date', 'jsonb', 'numeric(10,2)'].map(kindOf), ['boolean', 'integer', 'boolean', 'boolean', 'integer', 'text', 'datetime', 'date', 'json', 'number'])
     assert.equal(toDbValue('postgres', col('boolean'), true), true)
     assert.equal(toDbValue('sqlite', col('json'), { a: 1 }), '{"a":1}')
   })

@@ -4,18 +4,18 @@ import { sql } from '../../src/db/index.js'
 import { needService, SERVICES, uniqueName } from '../helpers/services.js'
 import { setup, JSON_H, HTML_H, csrfOf } from './crud-helpers.js'
 
-describe('crud() on PostgreSQL', () => {
+for (const engine of ['postgres', 'mariadb'] as const) describe(`crud() on ${engine}`, () => {
   it('introspects the table, coerces form strings by column type, and keeps every check', async (t) => {
-    if (!(await needService(t, 'postgres'))) return
+    if (!(await needService(t, engine))) return
     const table = uniqueName('crud_notes')
     const users = uniqueName('crud_users')
     const s = await setup(t, {
-      url: SERVICES.postgres.url,
+      url: SERVICES[engine].url,
       table,
       create: async (k) => {
         await sql`create table ${sql.table(users)} (id int primary key, email text not null)`.execute(k)
         await sql`insert into ${sql.table(users)} values (1, 'alice@example.com'), (2, 'bob@example.com')`.execute(k)
-        await sql`create table ${sql.table(table)} (id serial primary key, title varchar(80) not null unique, body text, votes int not null default 0, done boolean not null default false, author_id int references ${sql.table(users)}(id))`.execute(k)
+        await sql`create table ${sql.table(table)} (id ${sql.raw(engine === 'postgres' ? 'serial' : 'int auto_increment')} primary key, title varchar(80) not null unique, body text, votes int not null default 0, done boolean not null default false, author_id int references ${sql.table(users)}(id))`.execute(k)
       },
       drop: async (k) => {
         await sql`drop table if exists ${sql.table(table)}`.execute(k)
@@ -26,7 +26,7 @@ describe('crud() on PostgreSQL', () => {
     const made = await s.alice.post('/notes', { headers: HTML_H, form: { _csrf: csrfOf(form), title: '100% Cotton', votes: '7', done: 'on', author_id: '1' } })
     assert.equal(made.status, 303)
     const row = await s.k.selectFrom(table).selectAll().executeTakeFirstOrThrow()
-    assert.deepEqual([row.title, row.votes, row.done, row.author_id], ['100% Cotton', 7, true, 1])
+    assert.deepEqual([row.title, row.votes, Boolean(row.done), row.author_id], ['100% Cotton', 7, true, 1])
 
     const json = await s.alice.post('/notes', { headers: JSON_H, json: { title: 'second', author_id: 2 } })
     assert.equal(json.status, 201)
