@@ -55,16 +55,16 @@ export async function renderPage(c: Context<any>, o: PageOptions, page: CrudPage
   const { t, base } = d
   const name = o.templates?.[page] ?? `crud/${page}.html`
   const idOf = (row: Record<string, unknown>): string => encodeURIComponent(String(row[t.pk.name]))
-  const resource = { title: o.title ?? o.table, table: o.table, base, pk: t.pk.name, columns: t.listColumns.map((col) => col.name), search: t.rules.search.length > 0 }
+  const resource = { title: o.title ?? o.table, table: o.table, base, pk: t.pk.name, columns: t.shown.map((col) => col.name), search: t.rules.search.length > 0 }
   const data: Record<string, unknown> = { resource, error: d.error ?? null, issues: d.issues ?? [] }
   if (d.row !== undefined) {
     data.row = d.row
     data.url = `${base}/${idOf(d.row)}`
-    data.cells = t.info.columns.map((col) => ({ name: col.name, value: show(d.row![col.name]) }))
+    data.cells = t.shown.map((col) => ({ name: col.name, value: show(d.row![col.name]) }))
   }
   if (page === 'list') {
     const plan = d.plan!
-    data.items = d.items!.map((row) => ({ row, url: `${base}/${idOf(row)}`, cells: t.listColumns.map((col) => ({ name: col.name, value: show(row[col.name]) })) }))
+    data.items = d.items!.map((row) => ({ row, url: `${base}/${idOf(row)}`, cells: t.shown.map((col) => ({ name: col.name, value: show(row[col.name]) })) }))
     const link = (n: number): string => pageUrl(base, d.query!, n)
     data.pagination = { page: plan.page, pages: d.pages, total: d.total, limit: plan.limit, prev: plan.page > 1 ? link(plan.page - 1) : null, next: plan.page < d.pages! ? link(plan.page + 1) : null }
     data.q = plan.q

@@ -20,8 +20,8 @@ export interface ResolvedTable {
   pk: ColumnInfo
   /** The columns forms show and writes may set: the schema's fields found in the table. */
   fields: ColumnInfo[]
-  /** The columns a list shows: the primary key, then the fields. */
-  listColumns: ColumnInfo[]
+  /** The columns answers and pages show (JSON, list, detail): see `CrudOptions.columns`. */
+  shown: ColumnInfo[]
   rules: ListRules
 }
 
@@ -33,6 +33,7 @@ export interface TableDeclaration {
   sortable?: readonly string[]
   filters?: readonly string[]
   search?: readonly string[]
+  columns?: readonly string[]
   pageSize: number
   maxPageSize: number
 }
@@ -61,11 +62,15 @@ export async function resolveTable(d: TableDeclaration): Promise<ResolvedTable> 
   if (!Number.isInteger(d.pageSize) || d.pageSize < 1 || !Number.isInteger(d.maxPageSize) || d.maxPageSize < d.pageSize) {
     throw new CarafeError('ERR_CRUD_CONFIG', `${where}: pageSize and maxPageSize must be whole numbers with 1 ≤ pageSize ≤ maxPageSize`)
   }
+  // Columns neither in the schema nor filled in by the database (a password hash) stay
+  // private unless listed: a resource shows what it lets users write, and what the database adds.
+  const shown = d.columns === undefined ? [pk, ...fields, ...info.columns.filter((c) => c.hasDefault)].filter((c, i, all) => all.indexOf(c) === i) : check('columns', d.columns)
+  if (!shown.includes(pk)) shown.unshift(pk)
   return {
     info,
     pk,
     fields,
-    listColumns: [pk, ...fields.filter((f) => f !== pk)],
+    shown,
     rules: {
       table: info,
       sortable: new Set(sortable.map((c) => c.name)),
@@ -94,6 +99,13 @@ export function fromDb(t: ResolvedTable, row: Record<string, unknown>): Record<s
     if (c.kind === 'boolean' && typeof row[c.name] === 'number') row[c.name] = row[c.name] !== 0
   }
   return row
+}
+
+/** A row with only the columns the resource shows. */
+export function present(t: ResolvedTable, row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const c of t.shown) if (c.name in row) out[c.name] = row[c.name]
+  return out
 }
 
 /**

@@ -9,7 +9,7 @@ import { settleSchema, ValidationError, type ValidationIssue } from '../forms/va
 import { conflictMessage, flash, insertRow, isJsonBody, pick, readInput, wantsJson, writable } from './crud-io.js'
 import { requireLogin } from '../auth/guards.js'
 import { parseListQuery, runList } from './crud-query.js'
-import { defaultTemplatesDir, fromDb, parseId, resolveTable, type ResolvedTable } from './crud-table.js'
+import { defaultTemplatesDir, fromDb, parseId, present, resolveTable, type ResolvedTable } from './crud-table.js'
 import { renderPage, type CrudPage } from './crud-pages.js'
 
 /** What a user may be asked permission for. */
@@ -39,6 +39,12 @@ export interface CrudOptions<DB, T extends keyof DB & string, S extends Standard
   filters?: readonly string[]
   /** Text columns `?q=` searches (case-insensitive substring, wildcards escaped). @default [] (no search) */
   search?: readonly string[]
+  /**
+   * Columns shown in JSON answers and on the pages (the primary key always is). `can()`
+   * still gets whole rows. @default the primary key, the schema's fields, and the columns the
+   * database fills in (defaults, timestamps): never a column nobody listed, such as a password hash
+   */
+  columns?: readonly string[]
   /** Rows per page. @default 20 */
   pageSize?: number
   /** The most rows `?limit=` gives. @default 100 */
@@ -119,7 +125,7 @@ class Resource {
 
   #resolve(): Promise<ResolvedTable> {
     this.#table ??= resolveTable({
-      db: this.#o.db, table: this.#o.table, schema: this.#o.schema, sortable: this.#o.sortable, filters: this.#o.filters, search: this.#o.search,
+      db: this.#o.db, table: this.#o.table, schema: this.#o.schema, sortable: this.#o.sortable, filters: this.#o.filters, search: this.#o.search, columns: this.#o.columns,
       pageSize: this.#o.pageSize ?? 20, maxPageSize: this.#o.maxPageSize ?? 100,
     }).catch((e: unknown) => {
       this.#table = null
@@ -163,7 +169,7 @@ class Resource {
     const { rows, total } = await runList(this.#k(c), plan, t.rules, (v) => (t.info.dialect === 'postgres' ? v : v ? 1 : 0))
     const items = rows.map((row) => fromDb(t, row))
     const pages = Math.max(1, Math.ceil(total / plan.limit))
-    if (wantsJson(c)) return c.json({ items, page: plan.page, limit: plan.limit, total, pages })
+    if (wantsJson(c)) return c.json({ items: items.map((row) => present(t, row)), page: plan.page, limit: plan.limit, total, pages })
     return renderPage(c, this.#o, 'list', { t, base: this.#base(c), items, plan, total, pages, query })
   }
 
@@ -172,7 +178,7 @@ class Resource {
     const row = await this.#load(c, t, id)
     const denied = await this.#allow(c, 'read', row)
     if (denied !== undefined) return denied
-    if (wantsJson(c)) return c.json(row)
+    if (wantsJson(c)) return c.json(present(t, row))
     return renderPage(c, this.#o, 'detail', { t, base: this.#base(c), row })
   }
 
@@ -218,7 +224,7 @@ class Resource {
     const url = `${this.#base(c)}/${encodeURIComponent(String(row[t.pk.name]))}`
     if (wantsJson(c)) {
       c.header('location', url)
-      return c.json(row, 201)
+      return c.json(present(t, row), 201)
     }
     flash(c, `${this.#o.title ?? this.#o.table} created.`)
     return c.redirect(url, 303)
@@ -243,7 +249,7 @@ class Resource {
     } catch (e) {
       return this.#conflict(c, t, e, input, row)
     }
-    if (wantsJson(c)) return c.json(updated)
+    if (wantsJson(c)) return c.json(present(t, updated))
     flash(c, `${this.#o.title ?? this.#o.table} saved.`)
     return c.redirect(`${this.#base(c)}/${encodeURIComponent(String(updated[t.pk.name]))}`, 303)
   }

@@ -6,6 +6,7 @@ import { csrf } from '../../src/auth/index.js'
 import { crud } from '../../src/admin/index.js'
 import { captureErrors } from '../helpers/capture.js'
 import { serve } from '../helpers/server.js'
+import { sql } from '../../src/db/index.js'
 import { setup, seed, JSON_H, HTML_H, Note, SECRET } from './crud-helpers.js'
 
 describe('crud() JSON', () => {
@@ -228,5 +229,32 @@ describe('crud() content negotiation', () => {
     assert.match(page.headers.get('content-type')!, /text\/html/)
     const api = await s.alice.get(`/notes/${ids[1]}`, { headers: JSON_H })
     assert.match(api.headers.get('content-type')!, /application\/json/)
+  })
+})
+
+describe('crud() columns shown', () => {
+  it('never shows a column outside the schema that the database does not fill in, unless listed', async (t) => {
+    const create = async (k: import('kysely').Kysely<any>): Promise<void> => {
+      await sql`create table users (id integer primary key, email text not null)`.execute(k)
+      await sql`create table notes (id integer primary key, title text not null, secret text, created_at text not null default current_timestamp, author_id integer)`.execute(k)
+      await sql`insert into notes (title, secret, author_id) values ('a', 'hash-123', 1)`.execute(k)
+    }
+    const s = await setup(t, { create, crud: { filters: [], search: ['title'] } })
+    const row = await (await s.alice.get('/notes/1', { headers: JSON_H })).json() as Record<string, unknown>
+    assert.equal(row.title, 'a')
+    assert.ok(typeof row.created_at === 'string')
+    assert.equal('secret' in row, false)
+    const list = await (await s.alice.get('/notes', { headers: JSON_H })).json() as { items: Array<Record<string, unknown>> }
+    assert.equal('secret' in list.items[0]!, false)
+    assert.doesNotMatch(await (await s.alice.get('/notes/1', { headers: HTML_H })).text(), /hash-123/)
+    assert.doesNotMatch(await (await s.alice.get('/notes', { headers: HTML_H })).text(), /hash-123/)
+    // can() still saw the whole row: alice owns it through author_id.
+    assert.equal((await s.alice.delete('/notes/1', { headers: JSON_H })).status, 204)
+  })
+
+  it('shows exactly the listed columns', async (t) => {
+    const s = await setup(t, { crud: { columns: ['title'] } })
+    await seed(s.k, 'notes', 1)
+    assert.deepEqual(Object.keys(await (await s.alice.get('/notes/1', { headers: JSON_H })).json() as object).sort(), ['id', 'title'])
   })
 })
