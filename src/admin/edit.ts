@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js'
 import { HttpError } from '../core/errors.js'
-import { coerce, displayValue, formValue, type Field } from './fields.js'
+import { coerce, displayValue, formValue, sameValue, type Field } from './fields.js'
 import type { DynamicDb } from './introspect.js'
 import { parseId } from './query.js'
 import { conflictOf, type AdminRuntime } from './runtime.js'
@@ -51,7 +51,7 @@ export async function editPage(rt: AdminRuntime, c: Context<RowParams>): Promise
       const old = (await tx.selectFrom(t.name).selectAll().where(t.pk.name, '=', id).executeTakeFirst()) as Record<string, unknown> | undefined
       if (old === undefined) throw new HttpError(404, `nothing here: ${t.name} has no row ${String(id)}`, { code: 'ERR_NOT_FOUND' })
       const changes: Changes = {}
-      for (const [k, v] of Object.entries(values)) if (!same(old[k], v)) changes[k] = [old[k], v]
+      for (const [k, v] of Object.entries(values)) if (!sameValue(old[k], v)) changes[k] = [old[k], v]
       if (Object.keys(changes).length === 0) return 0
       const set = Object.fromEntries(Object.keys(changes).map((k) => [k, values[k]]))
       await tx.updateTable(t.name).set(set).where(t.pk.name, '=', id).execute()
@@ -130,15 +130,6 @@ async function insert(rt: AdminRuntime, tx: DynamicDb, t: AdminTable, values: Re
 
 function rowValues(t: AdminTable, row: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(t.fields.map((f) => [f.name, f.widget === 'checkbox' ? (row[f.name] === true || Number(row[f.name]) === 1 ? '1' : '') : formValue(f, row[f.name])]))
-}
-
-/** Equal as stored: `1` and `true`, `'2024-01-02 10:00:00'` and the same Date. */
-function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (a === null || b === null || a === undefined || b === undefined) return false
-  if (typeof a === 'boolean' || typeof b === 'boolean') return Boolean(Number(a) || a === true) === Boolean(Number(b) || b === true)
-  if (a instanceof Date) return displayValue(a).startsWith(String(b).replace('T', ' ').slice(0, 16))
-  return String(a) === String(b)
 }
 
 async function form(rt: AdminRuntime, c: Context<any>, t: AdminTable, id: string | number | null, values: Record<string, string>, errors: Record<string, string>, status = 200, error?: string): Promise<Context<any>> {

@@ -36,12 +36,32 @@ export function labelOf(name: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1)
 }
 
-/** A stored value as a form shows it. */
+/** A stored value as a form shows it (datetimes to the second: a form sent back unchanged changes nothing). */
 export function formValue(field: Field, v: unknown): string {
   if (v === null || v === undefined) return ''
-  if (v instanceof Date) return field.widget === 'date' ? localDate(v) : `${localDate(v)}T${pad(v.getHours())}:${pad(v.getMinutes())}`
-  if (field.widget === 'datetime' && typeof v === 'string') return v.replace(' ', 'T').slice(0, 16)
+  if (v instanceof Date) return field.widget === 'date' ? localDate(v) : stamp(v).replace(' ', 'T')
+  if (field.widget === 'datetime' && typeof v === 'string') return v.replace(' ', 'T').slice(0, 19)
   return String(v)
+}
+
+/** A value as text to compare a stored value with a submitted one: `1` and `true`, a Date and its `YYYY-MM-DD HH:MM:SS`. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (a === null || b === null || a === undefined || b === undefined) return false
+  if (typeof a === 'boolean' || typeof b === 'boolean') return truthy(a) === truthy(b)
+  const x = a instanceof Date ? stamp(a) : String(a).replace('T', ' ')
+  const y = b instanceof Date ? stamp(b) : String(b).replace('T', ' ')
+  // A date column read back as a Date (PostgreSQL) against the form's YYYY-MM-DD.
+  if (a instanceof Date && y.length === 10) return x.slice(0, 10) === y
+  return x === y
+}
+
+function truthy(v: unknown): boolean {
+  return v === true || v === 't' || v === 'true' || Number(v) === 1
+}
+
+function stamp(d: Date): string {
+  return `${localDate(d)} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
 }
 
 /** A stored value as the list and history show it. */
