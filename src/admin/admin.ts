@@ -28,7 +28,8 @@ export function admin(options: AdminOptions): Carafe {
   if (typeof options !== 'object' || options === null || typeof options.db?.open !== 'function') throw new CarafeError('ERR_ADMIN_CONFIG', 'admin(): give { db, tables }, with db from database(url) in carafe/db')
   if (typeof options.tables !== 'object' || options.tables === null || Object.keys(options.tables).length === 0) throw new CarafeError('ERR_ADMIN_CONFIG', 'admin(): name at least one table: admin({ db, tables: { notes: {} } })')
   const rt = new AdminRuntime(options)
-  const app = new Carafe({ templates: false, redirectSlashes: true })
+  // The mounted app answers with the parent's context (its root, secrets, templates folder): it needs none of its own.
+  const app = new Carafe({ templates: false, secrets: [] })
   const roleGuard = requireRole(options.role ?? 'admin')
   // Security: every admin form changes data, so each must be checked against forgery; a
   // parent without csrf() would let any site post here with the admin's cookie. Refuse to
@@ -42,6 +43,8 @@ export function admin(options: AdminOptions): Carafe {
   app.get('/', (c) => dashboard(rt, c))
   app.get('/<table>', (c) => listPage(rt, c))
   app.post('/<table>', (c) => bulkDelete(rt, c))
+  // Django's URLs end in a slash: send `/admin/notes/` to the list rather than a 404.
+  app.get('/<table>/', async (c) => c.redirect(`${c.basePath}/${encodeURIComponent((await rt.table(c, c.params.table)).name)}`, 308))
   app.route('/<table>/add', { methods: ['GET', 'POST'] }, (c) => addPage(rt, c))
   app.route('/<table>/<id>', { methods: ['GET', 'POST'] }, (c) => editPage(rt, c))
   app.route('/<table>/<id>/delete', { methods: ['GET', 'POST'] }, (c) => deletePage(rt, c))

@@ -96,3 +96,15 @@ describe('admin(): list pages', () => {
     }
   })
 })
+
+describe('admin(): URLs', () => {
+  it('sends /admin and /<table>/ to the canonical pages', async (t) => {
+    const s = await site(t)
+    const c = await s.as(ADMIN)
+    assert.equal((await c.get('/admin', HTML)).status, 200)
+    const res = await c.get(`/admin/${s.notes}/`, HTML)
+    assert.equal(res.status, 308)
+    assert.equal(res.headers.get('location'), `/admin/${s.notes}`)
+    assert.equal((await c.get('/admin/nope/', HTML)).status, 404)
+  })
+})
