@@ -2,6 +2,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { site, seed, ADMIN, STAFF } from './helpers.js'
 import { captureErrors } from '../helpers/capture.js'
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 
 const HTML = { headers: { accept: 'text/html' } }
 
@@ -106,5 +108,18 @@ describe('admin(): URLs', () => {
     assert.equal(res.status, 308)
     assert.equal(res.headers.get('location'), `/admin/${s.notes}`)
     assert.equal((await c.get('/admin/nope/', HTML)).status, 404)
+  })
+})
+
+describe('carafe/admin package', () => {
+  it('ships its templates: the build copies them into dist, and package.json exports ./admin', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url))
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, { default: string }>; files: string[]; scripts: { build: string } }
+    assert.equal(pkg.exports['./admin']?.default, './dist/admin/index.js')
+    assert.ok(pkg.files.includes('dist'))
+    assert.match(pkg.scripts.build, /src\/admin\/templates/)
+    for (const name of ['base', 'dashboard', 'list', 'form', 'delete', 'history']) {
+      assert.ok(existsSync(`${root}dist/admin/templates/admin/${name}.html`), `dist/admin/templates/admin/${name}.html (run npm run build)`)
+    }
   })
 })
