@@ -3,6 +3,7 @@ import type { Context } from '../core/context.js'
 import type { Next } from '../core/compose.js'
 import { CarafeError } from '../core/errors.js'
 import { requireRole } from '../auth/guards.js'
+import { mapDbError } from '../db/errors.js'
 import { addPage, deletePage, editPage } from './edit.js'
 import { bulkDelete, dashboard, listPage } from './list.js'
 import type { AdminOptions } from './options.js'
@@ -40,6 +41,8 @@ export function admin(options: AdminOptions): Carafe {
     }
     return roleGuard(c as Context<unknown>, next)
   })
+  // The parent's db plugin maps errors for the parent's routes only: a mounted app answers its own.
+  app.use({ name: 'admin-db-errors', mapError: mapDbError })
   app.get('/', (c) => dashboard(rt, c))
   app.get('/<table>', (c) => listPage(rt, c))
   app.post('/<table>', (c) => bulkDelete(rt, c))

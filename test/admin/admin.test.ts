@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { site, seed, ADMIN, STAFF } from './helpers.js'
+import { site, seed, submit, ADMIN, STAFF, SECRET, type User } from './helpers.js'
+import { Carafe } from '../../src/index.js'
+import { session } from '../../src/session/index.js'
+import { auth, csrf } from '../../src/auth/index.js'
+import { database } from '../../src/db/index.js'
+import { admin } from '../../src/admin/index.js'
+import { testClient } from '../../src/testing/client.js'
+import { serve } from '../helpers/server.js'
 import { captureErrors } from '../helpers/capture.js'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -40,6 +47,34 @@ describe('admin(): who may see it', () => {
     const { value: res, logged } = await captureErrors(() => client.get('/admin/', HTML))
     assert.equal(res.status, 500)
     assert.match(logged, /names "nope", which is not a column/)
+  })
+})
+
+describe('admin(): options', () => {
+  it('takes another role and another way to name the user in the history', async (t) => {
+    const s = await site(t, { admin: { role: 'staff', userId: (u) => (u as { email: string }).email } })
+    await seed(s, true, 1)
+    assert.equal((await (await s.as(ADMIN)).get('/admin/', HTML)).status, 403)
+    const c = await s.as(STAFF)
+    assert.equal((await c.get('/admin/', HTML)).status, 200)
+    assert.equal((await submit(c, `/admin/${s.notes}/1/delete`, `/admin/${s.notes}/1/delete`, {})).status, 303)
+    assert.match(await (await c.get('/admin/', HTML)).text(), /<td data-label="Who">bob@example.com<\/td>/)
+  })
+
+  it('answers 503 with Retry-After when the database is unreachable', async (t) => {
+    const app = new Carafe({ secrets: [SECRET] })
+    app.use(session())
+    app.use(csrf())
+    app.use(auth({ loadUser: (id) => (Number(id) === ADMIN.id ? ADMIN : undefined), roles: (u) => (u as User).roles }))
+    const db = database<unknown>('postgres://postgres@127.0.0.1:1/test', { acquireTimeout: 1000 })
+    t.after(() => db.close())
+    app.mount('/admin', admin({ db, tables: { notes: true } }))
+    const srv = await serve(t, app)
+    const c = testClient(app, { origin: srv.url, fetch: (r) => fetch(r) })
+    await c.loginAs(ADMIN)
+    const { value: res } = await captureErrors(() => c.get('/admin/', HTML))
+    assert.equal(res.status, 503)
+    assert.equal(res.headers.get('retry-after'), '5')
   })
 })
 

@@ -38,6 +38,8 @@ export interface SiteOptions {
   /** Files to put under the app root before it starts (`templates/admin/list.html`). */
   files?: Record<string, string>
   tables?: (names: { users: string; notes: string }) => AdminOptions['tables']
+  /** Other admin() options. */
+  admin?: Partial<AdminOptions>
 }
 
 /** An app with session(), csrf(), auth({ roles }), two tables and the admin at /admin, on loopback. */
@@ -81,6 +83,7 @@ export async function site(t: TestContext, options: SiteOptions = {}): Promise<S
       [notes]: { label: 'Notes', list: ['title', 'author_id', 'published', 'created_at'], search: ['title', 'body'], filters: ['author_id', 'published'], perPage: 10 },
       [users]: { label: 'Users', list: ['email', 'name'], search: ['email'] },
     },
+    ...options.admin,
   }))
   const s = await serve(t, app)
   const client = (): TestClient => testClient(app, { origin: s.url, fetch: (r) => fetch(r) })
