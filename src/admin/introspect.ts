@@ -45,10 +45,12 @@ export async function introspect(db: DynamicDb, dialect: DatabaseDialect, names:
   for (const t of tables) {
     if (out.has(t.name) && dialect === 'postgres' && t.schema !== 'public') continue
     const keys = await keysOf(db, dialect, t.name)
+    // MySQL's BOOLEAN is tinyint(1), which getTables() reports as plain "tinyint".
+    const flags = dialect === 'mysql' ? await mysqlBooleans(db, t.name) : new Set<string>()
     const pk = keys.filter((k) => k.kind === 'p').sort((a, b) => Number(a.ordinal) - Number(b.ordinal)).map((k) => k.column_name)
     const fks = new Map(keys.filter((k) => k.kind === 'f' && k.ref_table !== null).map((k) => [k.column_name, { table: k.ref_table!, column: k.ref_column! }]))
     const columns = t.columns.map((c): ColumnInfo => {
-      const dataType = c.dataType.toLowerCase()
+      const dataType = flags.has(c.name) ? 'tinyint(1)' : c.dataType.toLowerCase()
       // SQLite: an INTEGER PRIMARY KEY is the rowid, filled in when left out.
       const rowid = dialect === 'sqlite' && pk.length === 1 && pk[0] === c.name && dataType === 'integer'
       const ref = fks.get(c.name)
@@ -89,4 +91,11 @@ async function keysOf(db: DynamicDb, dialect: DatabaseDialect, table: string): P
     from information_schema.key_column_usage
     where table_schema = database() and table_name = ${table} and (constraint_name = 'PRIMARY' or referenced_table_name is not null)`.execute(db)
   return r.rows
+}
+
+async function mysqlBooleans(db: DynamicDb, table: string): Promise<Set<string>> {
+  const r = await sql<{ name: string }>`
+    select column_name as name from information_schema.columns
+    where table_schema = database() and table_name = ${table} and column_type = 'tinyint(1)'`.execute(db)
+  return new Set(r.rows.map((x) => x.name))
 }

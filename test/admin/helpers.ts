@@ -56,16 +56,18 @@ export async function site(t: TestContext, options: SiteOptions = {}): Promise<S
   const history = uniqueName('admin_log')
   const k = db.open(root)
   const pg = db.dialect === 'postgres'
-  await sql`create table ${sql.table(users)} (id ${sql.raw(pg ? 'serial' : 'integer')} primary key, email varchar(120) not null unique, name varchar(80))`.execute(k)
+  const serial = sql.raw(pg ? 'serial' : db.dialect === 'mysql' ? 'integer auto_increment' : 'integer')
+  await sql`create table ${sql.table(users)} (id ${serial} primary key, email varchar(120) not null unique, name varchar(80))`.execute(k)
   await sql`create table ${sql.table(notes)} (
-    id ${sql.raw(pg ? 'serial' : 'integer')} primary key,
+    id ${serial} primary key,
     title varchar(200) not null,
     body text,
-    author_id integer references ${sql.table(users)}(id),
+    author_id integer,
     published boolean not null default ${sql.raw(pg ? 'false' : '0')},
     due date,
     rating real,
-    created_at timestamp not null default current_timestamp)`.execute(k)
+    created_at timestamp not null default current_timestamp,
+    foreign key (author_id) references ${sql.table(users)}(id))`.execute(k)
   t.after(async () => {
     for (const name of [notes, users, history]) await sql`drop table if exists ${sql.table(name)}`.execute(k)
     await db.close()
