@@ -31,7 +31,7 @@ export async function addPage(rt: AdminRuntime, c: Context<{ table: string }>): 
   } catch (e) {
     const conflict = conflictOf(e)
     if (conflict === undefined) throw e
-    return form(rt, c, t, null, raw, {}, 409, conflict.message)
+    return form(rt, c, t, null, raw, {}, conflict.status, conflict.message)
   }
   c.flash(`Added ${t.label} ${String(id)}.`, 'success')
   return c.redirect(`${c.basePath}/${encodeURIComponent(t.name)}/${encodeURIComponent(String(id))}`, 303)
@@ -61,7 +61,7 @@ export async function editPage(rt: AdminRuntime, c: Context<RowParams>): Promise
   } catch (e) {
     const conflict = conflictOf(e)
     if (conflict === undefined) throw e
-    return form(rt, c, t, id, raw, {}, 409, conflict.message)
+    return form(rt, c, t, id, raw, {}, conflict.status, conflict.message)
   }
   c.flash(changed === 0 ? `No changes to ${t.label} ${String(id)}.` : `Saved ${t.label} ${String(id)}.`, changed === 0 ? 'message' : 'success')
   const target = (values[t.pk.name] ?? id) as string | number
@@ -87,7 +87,7 @@ export async function deletePage(rt: AdminRuntime, c: Context<RowParams>): Promi
   } catch (e) {
     const conflict = conflictOf(e)
     if (conflict === undefined) throw e
-    return confirm(409, conflict.message)
+    return confirm(conflict.status, conflict.message)
   }
   c.flash(`Deleted ${t.label} ${String(id)}.`, 'success')
   return c.redirect(`${c.basePath}/${encodeURIComponent(t.name)}`, 303)

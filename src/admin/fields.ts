@@ -91,8 +91,8 @@ export function coerce(field: Field, raw: string | undefined, dialect: DatabaseD
   switch (field.widget) {
     case 'number':
     case 'select': {
-      if (field.widget === 'select' && !/^-?\d+$/.test(text.trim())) return { value: text }
-      if (!/^-?\d{1,15}$/.test(text.trim())) return { error: 'Enter a whole number.' }
+      if (field.widget === 'select' && !/int|serial/.test(field.column.dataType)) return { value: text }
+      if (!/^-?\d{1,15}$/.test(text.trim())) return { error: field.widget === 'select' ? 'Choose one of the options.' : 'Enter a whole number.' }
       return { value: Number(text.trim()) }
     }
     case 'decimal': {

@@ -70,9 +70,17 @@ export class AdminRuntime {
   }
 }
 
-/** A database error a form can show (409: unique, foreign key, not null, check), or `undefined` for others. */
+/** Values the engine refused as not fitting the column: too long, out of range, not of its type (PostgreSQL, MariaDB codes). */
+const DOES_NOT_FIT = new Set(['22001', '22003', '22007', '22008', '22P02', 'ER_DATA_TOO_LONG', 'ER_WARN_DATA_OUT_OF_RANGE', 'ER_TRUNCATED_WRONG_VALUE', 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD'])
+
+/**
+ * A database error a form can show: 409 for a unique, foreign-key, not-null or check
+ * violation, 422 for a value that does not fit its column; `undefined` for others.
+ */
 export function conflictOf(e: unknown): HttpError | undefined {
   const kind = dbErrorKind(e)
   if (kind === 'unique' || kind === 'foreign-key' || kind === 'not-null' || kind === 'check') return mapDbError(e)
+  const code = (e as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && DOES_NOT_FIT.has(code)) return new HttpError(422, 'a value does not fit its column (too long, out of range, or not of its type)', { code: 'ERR_ADMIN_VALUE', cause: e })
   return undefined
 }

@@ -49,6 +49,10 @@ async function mainFlow(t: TestContext, service: 'postgres' | 'mariadb'): Promis
     assert.equal(res.status, 303)
     res = await submit(c, `/admin/${s.users}/add`, `/admin/${s.users}/add`, { email: 'bob@example.com', name: '' })
     assert.equal(res.status, 409)
+    // Longer than varchar(200): the engine refuses it, the form says so (not a 500).
+    res = await submit(c, `/admin/${s.notes}/add`, `/admin/${s.notes}/add`, { title: 'x'.repeat(300), author_id: '1', created_at: '' })
+    assert.equal(res.status, 422)
+    assert.match(await res.text(), /a value does not fit its column/)
     res = await c.post(`/admin/${s.notes}`, { form: { ids: ['1', '2'], _csrf: tokenIn(page) }, headers: { accept: 'text/html', origin: 'https://evil.example' } })
     assert.equal(res.status, 403)
     res = await c.post(`/admin/${s.notes}`, { form: { ids: ['1', '2'], _csrf: tokenIn(page) }, headers: { accept: 'text/html' } })
