@@ -25,10 +25,10 @@ import { AdminRuntime } from './runtime.js'
  * app.use(session()); app.use(csrf()); app.use(auth({ loadUser, roles: (u) => u.roles }))
  * app.mount('/admin', admin({ db, tables: { notes: { list: ['title', 'created_at'], search: ['title'], filters: ['author_id'] } } }))
  */
-export function admin(options: AdminOptions): Carafe {
+export function admin<DB>(options: AdminOptions<DB>): Carafe {
   if (typeof options !== 'object' || options === null || typeof options.db?.open !== 'function') throw new CarafeError('ERR_ADMIN_CONFIG', 'admin(): give { db, tables }, with db from database(url) in carafe/db')
   if (typeof options.tables !== 'object' || options.tables === null || Object.keys(options.tables).length === 0) throw new CarafeError('ERR_ADMIN_CONFIG', 'admin(): name at least one table: admin({ db, tables: { notes: {} } })')
-  const rt = new AdminRuntime(options)
+  const rt = new AdminRuntime(options as AdminOptions<unknown>)
   // The mounted app answers with the parent's context (its root, secrets, templates folder): it needs none of its own.
   const app = new Carafe({ templates: false, secrets: [] })
   const roleGuard = requireRole(options.role ?? 'admin')

@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely'
 import type { CurrentUser } from '../core/battery.js'
 import type { DatabaseDialect } from '../db/database.js'
 
@@ -5,29 +6,37 @@ import type { DatabaseDialect } from '../db/database.js'
 export type AdminWidget = 'text' | 'textarea' | 'number' | 'decimal' | 'checkbox' | 'date' | 'datetime' | 'select'
 
 /** What the admin shows of one table (Django's `ModelAdmin`). Every name is checked against the table at the first request. */
-export interface AdminTableOptions {
+export interface AdminTableOptions<C extends string = string> {
   /** A heading for the table. @default the table name */
   label?: string
   /** Columns of the list page (Django's `list_display`); the list sorts on these only. @default the first five columns */
-  list?: readonly string[]
+  list?: readonly C[]
   /** Text columns `?q=` searches (case-insensitive substring, `lower(col) like …`). @default none */
-  search?: readonly string[]
+  search?: readonly C[]
   /** Columns the list filters on by equality (`?author_id=3`), with a choice of their values. @default none */
-  filters?: readonly string[]
+  filters?: readonly C[]
   /** Columns the create and edit forms show. @default every column but a generated primary key */
-  fields?: readonly string[]
+  fields?: readonly C[]
   /** A widget other than the one the column type gives (`{ body: 'textarea' }`). @default from the type */
-  widgets?: Readonly<Record<string, AdminWidget>>
+  widgets?: Readonly<Partial<Record<C, AdminWidget>>>
   /** Rows per list page (at most 100). @default 25 */
   perPage?: number
 }
 
+/**
+ * The tables of `admin()`, by name, with their columns checked by TypeScript when the
+ * database is typed (`database<DB>(url)`); any names when it is not.
+ */
+export type AdminTables<DB> = unknown extends DB
+  ? Readonly<Record<string, AdminTableOptions | true>>
+  : { readonly [T in keyof DB & string]?: AdminTableOptions<keyof DB[T] & string> | true }
+
 /** Options for {@link admin}. */
-export interface AdminOptions {
+export interface AdminOptions<DB = unknown> {
   /** The database the tables live in: what `database(url)` from `carafe/db` returns. */
-  db: AdminDatabase
+  db: AdminDatabase<DB>
   /** The tables to manage, by name; `true` for the defaults. */
-  tables: Readonly<Record<string, AdminTableOptions | true>>
+  tables: AdminTables<DB>
   /** The role a user needs (`auth({ roles })`). @default 'admin' */
   role?: string
   /** The title in the header and the browser tab. @default 'Administration' */
@@ -40,8 +49,8 @@ export interface AdminOptions {
   templates?: string
 }
 
-/** What the admin needs of a `Database<DB>` (any `DB`). */
-export interface AdminDatabase {
+/** What the admin needs of a `Database<DB>`. */
+export interface AdminDatabase<DB = unknown> {
   readonly dialect: DatabaseDialect
-  open(root?: string): unknown
+  open(root?: string): Kysely<DB>
 }
