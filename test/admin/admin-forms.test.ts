@@ -50,6 +50,9 @@ describe('admin(): create, edit, delete', () => {
     assert.match(edit, /<td data-label="What">create/)
     assert.match(edit, /<b>title<\/b>: &quot;Hello &lt;b&gt;admin&lt;\/b&gt;&quot;/)
     assert.doesNotMatch(await (await c.get(`/admin/${s.notes}/1`, HTML)).text(), /Added Notes 1/, 'a flash shows once')
+    const list = await (await c.get(`/admin/${s.notes}`, HTML)).text()
+    assert.match(list, />Hello &lt;b&gt;admin&lt;\/b&gt;<\/a>/, 'stored HTML is escaped on the list')
+    assert.doesNotMatch(list, /<b>admin<\/b>/)
     const log = (await sql<Record<string, unknown>>`select * from ${sql.table(s.history)}`.execute(s.db.open(s.root))).rows
     assert.equal(log.length, 1)
     assert.equal(log[0]!.user_id, '1')
