@@ -72,6 +72,24 @@ const STATIC_SCENARIOS = ['file1k', 'file1m', 'list200']
 const SESSION_SERVERS = ['carafe-session', 'carafe-session@base', 'fastify-session', 'express-session']
 const SESSION_SCENARIOS = ['session', 'session-redis']
 const ME_BODY = JSON.stringify({ id: 42, name: 'Kim' })
+const DB_SERVERS = ['carafe-db', 'carafe-db@base', 'fastify-db', 'node-db']
+const DB_SCENARIOS = ['db-row-sqlite', 'db-list-sqlite', 'db-row-pg', 'db-list-pg']
+
+/** The row /notes/42 of bench/servers/db-common.mjs, as JSON. */
+function expectRow(status, body) {
+  if (status !== 200) return `status ${status}, want 200 (${body.slice(0, 200)})`
+  let row
+  try { row = JSON.parse(body) } catch { return `not JSON: ${body.slice(0, 100)}` }
+  return row.id === 42 && row.title === 'Note number 42 <with> & "chars"' ? true : `wrong row ${body.slice(0, 100)}`
+}
+
+/** The twenty newest notes as HTML, escaped. */
+function expectList(status, body) {
+  if (status !== 200) return `status ${status}, want 200 (${body.slice(0, 200)})`
+  const items = body.match(/<li>/g)?.length ?? 0
+  if (items !== 20) return `${items} list items, want 20`
+  return body.includes('Note number 100 &lt;with&gt; &amp; &quot;chars&quot;') ? true : 'titles not escaped as expected'
+}
 
 /** Status 200, exactly the fixture's bytes, and a content-type starting with `typePrefix`. */
 function expectFile(rel, typePrefix) {
@@ -179,6 +197,26 @@ export const scenarios = [
     baseline: 'fastify-session',
     expect: expectExact(ME_BODY, 'application/json; charset=utf-8', 'application/json'),
   },
+  // A database: each server makes its own table of 100 notes (SQLite in a temp folder, or
+  // PostgreSQL on 127.0.0.1:5432) and runs the same Kysely queries; against Fastify.
+  ...['sqlite', 'pg'].flatMap((engine) => [
+    {
+      name: `db-row-${engine}`,
+      title: `one row by primary key as JSON (${engine === 'pg' ? 'PostgreSQL' : 'SQLite'}, Kysely)`,
+      path: '/notes/42',
+      servers: DB_SERVERS,
+      baseline: 'fastify-db',
+      expect: expectRow,
+    },
+    {
+      name: `db-list-${engine}`,
+      title: `twenty rows rendered as HTML with a Nunjucks template (${engine === 'pg' ? 'PostgreSQL' : 'SQLite'})`,
+      path: '/notes',
+      servers: DB_SERVERS,
+      baseline: 'fastify-db',
+      expect: expectList,
+    },
+  ]),
   // Static files (bench/static/www, made by static/make-fixtures.mjs), against nginx.
   {
     name: 'file1k',
@@ -242,6 +280,15 @@ export const servers = [
     scenarios: SESSION_SCENARIOS,
     requires: [{ path: '../dist/auth/index.js', fix: 'npm run build (at the repo root)' }],
   },
+  {
+    name: 'carafe-db',
+    file: 'db-carafe.mjs',
+    scenarios: DB_SCENARIOS,
+    requires: [{ path: '../dist/db/index.js', fix: 'npm run build (at the repo root)' }],
+  },
+  { name: 'fastify-db', file: 'db-fastify.mjs', scenarios: DB_SCENARIOS, requires: peerDeps('fastify') },
+  // Not a peer: raw node:http around the same queries (the bare driver call).
+  { name: 'node-db', file: 'db-node.mjs', scenarios: DB_SCENARIOS },
   { name: 'fastify-session', file: 'session-fastify.mjs', scenarios: SESSION_SCENARIOS, requires: peerDeps('fastify', '@fastify/session', '@fastify/cookie', 'connect-redis', 'redis') },
   { name: 'express-session', file: 'session-express.mjs', scenarios: SESSION_SCENARIOS, requires: peerDeps('express', 'express-session', 'connect-redis', 'redis') },
   { name: 'hono', file: 'hono.mjs', requires: peerDeps('hono', '@hono/node-server') },
@@ -362,6 +409,13 @@ function baseBuildServers() {
       env: { CARAFE_DIST: dist },
       scenarios: SESSION_SCENARIOS,
       requires: [{ path: join(dist, 'auth', 'index.js'), fix: `npm run build in ${base} (a build with carafe/auth)` }],
+    },
+    {
+      name: 'carafe-db@base',
+      file: 'db-carafe.mjs',
+      env: { CARAFE_DIST: dist },
+      scenarios: DB_SCENARIOS,
+      requires: [{ path: join(dist, 'db', 'index.js'), fix: `npm run build in ${base} (a build with carafe/db)` }],
     },
     {
       name: 'carafe-serve@base',

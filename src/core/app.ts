@@ -14,6 +14,7 @@ import type { ParamsOf } from '../router/params.js'
 import type { TemplateEngine } from '../templates/engine.js'
 import type { RequestSettings } from './request.js'
 import type { UploadLimits } from '../forms/multipart.js'
+import type { ValidationIssue } from '../forms/validate.js'
 import { createFetchHandler, type FetchInfo } from '../server/fetch.js'
 import type { ListenOptions, RunOptions, CarafeServer } from '../server/serve.js'
 import { RUN_APPS } from '../server/run-state.js'
@@ -67,6 +68,14 @@ export interface CarafeOptions {
    * besides the request's own: `['https://admin.example.com']`. @default []
    */
   trustedOrigins?: readonly string[]
+  /**
+   * Shape the body of every validation failure: `c.valid()`'s 400 and a CRUD resource's 422
+   * (JSON). Gets the issues (`[{ path, message }]`) and the status; returns what a handler
+   * would (an object becomes JSON). Conduit's shape:
+   * `(c, issues) => ({ errors: Object.fromEntries(issues.map((i) => [i.path, [i.message]])) })`.
+   * @default `{ error, status, message, issues }` (JSON), or an HTML or text page with the list
+   */
+  validationError?: (c: Context, issues: ValidationIssue[], status: number) => unknown
   /** Flask's `static_folder` and `static_url_path`: serve `dir` under `prefix` (`''` for the top), with the static engine's options. @default none */
   static?: StaticFolderOptions
 }
@@ -442,6 +451,25 @@ export class Carafe implements AppServices {
     return engine.render(name, globals)
   }
 
+  readonly #templateFallbacks: string[] = []
+
+  /**
+   * Add a battery's default templates: searched after the app's `templates/` folder, so a
+   * file of the same name there overrides them (`templates/crud/list.html`). Only for the
+   * default engine; call it while setting the app up, before the first render.
+   *
+   * @example
+   * app.addTemplateFallback(fileURLToPath(new URL('./templates/', import.meta.url)))
+   */
+  addTemplateFallback(dir: string): this {
+    const abs = path.resolve(dir)
+    if (!this.#templateFallbacks.includes(abs)) {
+      this.#templateFallbacks.push(abs)
+      if (typeof this.#options.templates !== 'object') this.#engine = null
+    }
+    return this
+  }
+
   #templateEngine(): TemplateEngine | Promise<TemplateEngine> {
     if (this.#engine !== null) return this.#engine
     const t = this.#options.templates
@@ -449,7 +477,7 @@ export class Carafe implements AppServices {
     if (typeof t === 'object') return (this.#engine = t)
     const dir = path.resolve(this.root, t ?? 'templates')
     this.#engine = import('../templates/engine.js').then((m) => {
-      const engine = m.createNunjucksEngine({ dir, cache: !this.debug && process.env.CARAFE_RELOAD !== '1', globals: { url: this.url.bind(this), static: this.staticUrl.bind(this) } })
+      const engine = m.createNunjucksEngine({ dir, cache: !this.debug && process.env.CARAFE_RELOAD !== '1', globals: { url: this.url.bind(this), static: this.staticUrl.bind(this) }, fallbacks: this.#templateFallbacks })
       this.#engine = engine
       return engine
     })
@@ -481,6 +509,7 @@ export class Carafe implements AppServices {
       redirectSlashes: this.#options.redirectSlashes ?? true,
       compose,
       mapErrors: this.#plugins.flatMap((p) => (p.mapError === undefined ? [] : [p.mapError.bind(p)])),
+      validationError: this.#options.validationError,
     })
     return this.#dispatcher
   }

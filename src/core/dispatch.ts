@@ -9,6 +9,7 @@ import type { Endpoint, RouteTree } from '../router/tree.js'
 import { escapeHtml } from '../util/html-escape.js'
 import { segmentsOf } from '../router/canonical.js'
 import { mayShowDebugPage } from './debug-gate.js'
+import type { ValidationIssue } from '../forms/validate.js'
 
 /** Turns an error into a response: return a value as a handler would, or set it on `c`. */
 export type ErrorHandler = (error: unknown, c: Context) => unknown
@@ -26,6 +27,8 @@ export interface DispatcherConfig {
   compose: (mw: readonly Middleware[], inner: (c: Context<any>) => Promise<void>) => (c: Context<any>) => Promise<void>
   /** The plugins' error translators (a database's no-row → 404 …), tried in order before `onError`. */
   mapErrors?: ReadonlyArray<(error: unknown) => HttpError | undefined>
+  /** The app's `validationError` option: the body of a validation failure. */
+  validationError?: ((c: Context, issues: ValidationIssue[], status: number) => unknown) | undefined
 }
 
 /** Loaded on the first error in debug mode, so production never loads it. */
@@ -188,7 +191,10 @@ export class Dispatcher {
     c.resetResponse()
     if (isHttpError(error)) {
       for (const [k, v] of Object.entries(error.headers)) c.header(k, v)
-      return errorBody(c, error.status, error.message, (error as { issues?: unknown[] }).issues)
+      const issues = (error as { issues?: unknown }).issues
+      const shape = this.#cfg.validationError
+      if (shape !== undefined && Array.isArray(issues)) return this.#shapeValidation(c, shape, issues as ValidationIssue[], error.status)
+      return errorBody(c, error.status, error.message, issues as unknown[] | undefined)
     }
     console.error(`[carafe] ${c.req.method} ${c.req.path} failed:`, error)
     if (this.#cfg.app.debug && mayShowDebugPage(c.req.remoteAddress, (name) => c.req.header(name), c.req.host)) {
@@ -201,6 +207,23 @@ export class Dispatcher {
     }
     // A 500 outside debug mode says nothing about the error: no stack, no paths.
     errorBody(c, 500, 'the server hit an error and could not finish the request')
+  }
+
+  /** The app's `validationError(c, issues, status)` answer; when it throws, the default body. */
+  #shapeValidation(c: Context<any>, shape: NonNullable<DispatcherConfig['validationError']>, issues: ValidationIssue[], status: number): void | Promise<void> {
+    const fallback = (e: unknown): void => {
+      console.error('[carafe] the validationError option threw:', e)
+      c.resetResponse()
+      errorBody(c, status, 'the request is invalid', issues)
+    }
+    try {
+      c.status(status)
+      const p = applyResult(c, shape(c, issues, status))
+      if (p !== undefined) return p.then(() => { c.status(status) }, fallback)
+      c.status(status)
+    } catch (e) {
+      fallback(e)
+    }
   }
 }
 

@@ -10,14 +10,17 @@ export interface ValidationIssue {
 /** What is validated: the JSON body, the form, the query, the route params, the headers or the cookies. */
 export type ValidationTarget = 'json' | 'form' | 'query' | 'params' | 'headers' | 'cookies'
 
-/** A 400 listing each invalid field and why; its JSON answer carries `issues`. */
+/**
+ * A 400 listing each invalid field and why; its JSON answer carries `issues` (shaped by the
+ * app's `validationError` option when it has one). CRUD resources raise it with 422.
+ */
 export class ValidationError extends HttpError {
   readonly issues: ValidationIssue[]
   readonly target: ValidationTarget
 
-  constructor(target: ValidationTarget, issues: ValidationIssue[]) {
+  constructor(target: ValidationTarget, issues: ValidationIssue[], status = 400) {
     const list = issues.map((i) => (i.path === '' ? i.message : `${i.path}: ${i.message}`)).join('; ')
-    super(400, `invalid ${target}: ${list}`, { code: 'ERR_VALIDATION' })
+    super(status, `invalid ${target}: ${list}`, { code: 'ERR_VALIDATION' })
     this.name = 'HttpError'
     this.issues = issues
     this.target = target

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { existsSync } from 'node:fs'
 import nunjucks from 'nunjucks'
 import { CarafeError } from '../core/errors.js'
 import { assertTemplateName, templatePath } from './name.js'
@@ -24,6 +25,11 @@ export interface NunjucksEngineOptions {
   cache?: boolean
   /** Names every template can use (e.g. `url`). @default {} */
   globals?: Record<string, unknown>
+  /**
+   * Folders searched after `dir`, in order: the batteries' default templates (`crud/list.html`),
+   * which a file of the same name in `dir` overrides. @default []
+   */
+  fallbacks?: readonly string[]
 }
 
 /**
@@ -37,12 +43,22 @@ export interface NunjucksEngineOptions {
  */
 export function createNunjucksEngine(options: NunjucksEngineOptions): TemplateEngine {
   const dir = path.resolve(options.dir)
-  const loader = new nunjucks.FileSystemLoader(dir, { noCache: options.cache === false })
+  const dirs = [dir, ...(options.fallbacks ?? []).map((d) => path.resolve(d))]
+  const loader = new nunjucks.FileSystemLoader(dirs, { noCache: options.cache === false })
   // Nunjucks' own check is a bare prefix test (`templates_secret/` passes for `templates/`),
   // and it turns `./x` and `../x` in a template into absolute paths: check every lookup.
   const getSource = loader.getSource.bind(loader)
   loader.getSource = (name: string) => {
-    if (!path.isAbsolute(name)) assertTemplateName(name)
+    if (path.isAbsolute(name)) {
+      // A `./x` or `../x` include, made absolute by Nunjucks: it must still lie inside one of the folders.
+      const inside = dirs.find((d) => name.startsWith(d.endsWith(path.sep) ? d : d + path.sep))
+      return getSource(templatePath(inside ?? dir, path.relative(inside ?? dir, name)))
+    }
+    assertTemplateName(name)
+    for (const d of dirs) {
+      const full = templatePath(d, name)
+      if (dirs.length === 1 || existsSync(full)) return getSource(full)
+    }
     return getSource(templatePath(dir, name))
   }
   const env = new nunjucks.Environment(loader, { autoescape: true, throwOnUndefined: false })

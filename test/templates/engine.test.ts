@@ -87,3 +87,26 @@ describe('templates: a missing template', () => {
     }
   })
 })
+
+describe('templates: fallback folders (app.addTemplateFallback)', () => {
+  it('finds a file in the fallback when the app has none, prefers the app\'s, and still keeps names inside', async (t) => {
+    const root = await site(t, {
+      'templates/crud/list.html': '{% extends "crud/base.html" %}{% block b %}mine{% endblock %}',
+      'defaults/crud/base.html': '<base>{% block b %}{% endblock %}</base>',
+      'defaults/crud/list.html': 'default list',
+      'defaults/crud/form.html': 'default form [{% include name %}]',
+    })
+    const app = new Carafe({ root })
+    app.addTemplateFallback(path.join(root, 'defaults'))
+    app.get('/list', (c) => c.render('crud/list.html'))
+    app.get('/form', (c) => c.render('crud/form.html', { name: c.query('name') }))
+    const s = await serve(t, app)
+    assert.equal(await (await fetch(`${s.url}/list`)).text(), '<base>mine</base>')
+    assert.equal(await (await fetch(`${s.url}/form?name=crud/base.html`)).text(), 'default form [<base></base>]')
+    for (const name of ['../templates_secret/x.html', '../../templates_secret/x.html', './../../secret.txt', path.join(root, 'secret.txt')]) {
+      const { value: res } = await quietly(() => fetch(`${s.url}/form?name=${encodeURIComponent(name)}`))
+      assert.notEqual(res.status, 200, name)
+      assert.doesNotMatch(await res.text(), /SECRET/, name)
+    }
+  })
+})
