@@ -16,7 +16,7 @@ export interface MigrateOptions {
   lockTable?: string
   /** PostgreSQL: the schema of both tables. @default the connection's search path */
   schema?: string
-  /** SQLite: how long to wait for another process's migration run, in ms. @default 60000 */
+  /** SQLite and MariaDB: how long to wait for another process's migration run, in ms. @default 60000 */
   lockTimeout?: number
 }
 
@@ -74,7 +74,8 @@ export async function loadMigrations(dir: string): Promise<Record<string, Migrat
  * - SQLite: the run is one `BEGIN IMMEDIATE` transaction (Kysely takes no lock there), which
  *   is also the lock: a second process waits for it, then finds nothing pending. A failure
  *   keeps nothing.
- * - MariaDB: Kysely's named lock (`GET_LOCK`); DDL commits as it runs, so the migrations
+ * - MariaDB: a named lock (`GET_LOCK`) for this database and migration table, taken before
+ *   Kysely's own; DDL commits as it runs, so the migrations
  *   before the failing one stay applied, and so does whatever DDL the failing one ran.
  *
  * @example
@@ -130,9 +131,12 @@ function makeMigrator(db: Kysely<any>, migrations: Record<string, Migration>, op
 async function run<DB>(db: Database<DB>, options: MigrateOptions, step: (m: KyselyMigrator) => Promise<MigrationResultSet>): Promise<MigrationResultSet> {
   const migrations = await loadMigrations(options.dir)
   const files = await migrationFiles(options.dir)
+  const timeout = options.lockTimeout ?? 60_000
   const result = db.dialect === 'sqlite'
-    ? await inImmediateTransaction(db.kysely, options.lockTimeout ?? 60_000, (conn) => step(makeMigrator(conn, migrations, options)))
-    : await step(makeMigrator(db.kysely, migrations, options))
+    ? await inImmediateTransaction(db.kysely, timeout, (conn) => step(makeMigrator(conn, migrations, options)))
+    : db.dialect === 'mysql'
+      ? await withNamedLock(db.kysely, options.table ?? 'kysely_migration', timeout, (conn) => step(makeMigrator(conn, migrations, options)))
+      : await step(makeMigrator(db.kysely, migrations, options))
   if (result.error !== undefined) throw failure(db, options, files, result)
   return result
 }
@@ -166,6 +170,26 @@ async function inImmediateTransaction(db: Kysely<any>, timeout: number, fn: (con
     }
     await sql.raw(result.error === undefined ? 'commit' : 'rollback').execute(conn)
     return result
+  })
+}
+
+/**
+ * Run `fn` on one MariaDB/MySQL connection holding a named lock for this database and
+ * migration table. Kysely takes a lock of its own too, but under one name for every database
+ * on the server and without looking at the answer: after an hour's wait it goes on unlocked.
+ * This one fails instead. The server releases it if the process dies.
+ */
+async function withNamedLock(db: Kysely<any>, table: string, timeout: number, fn: (conn: Kysely<any>) => Promise<MigrationResultSet>): Promise<MigrationResultSet> {
+  const { sql } = kysely()
+  return db.connection().execute(async (conn) => {
+    const name = sql`concat('carafe_migrate:', sha1(concat(database(), '.', ${table})))`
+    const { rows } = await sql<{ ok: number | null }>`select get_lock(${name}, ${Math.ceil(timeout / 1000)}) as ok`.execute(conn)
+    if (Number(rows[0]?.ok) !== 1) throw new CarafeError('ERR_MIGRATION_LOCK', `could not take the migration lock: another process has been migrating this database for over ${timeout} ms`)
+    try {
+      return await fn(conn)
+    } finally {
+      await sql`select release_lock(${name})`.execute(conn)
+    }
   })
 }
 

@@ -114,3 +114,28 @@ describe('database(url, { migrate: true })', () => {
     assert.ok((await migrationStatus(db, { dir: path.join(root, 'db/migrations') }))[0]!.appliedAt instanceof Date)
   })
 })
+
+describe('migrate() on MariaDB: the named lock', () => {
+  it('waits for another holder of the lock, then fails saying so, running nothing', async (t) => {
+    if (!(await needService(t, 'mariadb'))) return
+    const mysql = (await import('mysql2/promise')).default
+    const holder = await mysql.createConnection({ uri: SERVICES.mariadb.url })
+    const db = database(SERVICES.mariadb.url)
+    const a = uniqueName('ta')
+    const mig = { dir: await migrations({ '001_a.mjs': table(a) }), table: uniqueName('mig'), lockTimeout: 1000 }
+    t.after(async () => {
+      for (const x of [a, mig.table, `${mig.table}_lock`]) await db.kysely.schema.dropTable(x).ifExists().execute()
+      await db.close()
+      await holder.end()
+    })
+    const [[got]] = await holder.query(`select get_lock(concat('carafe_migrate:', sha1(concat(database(), '.', ?))), 0) as ok`, [mig.table]) as unknown as [[{ ok: number }]]
+    assert.equal(got.ok, 1)
+    const started = Date.now()
+    await assert.rejects(migrate(db, mig), /could not take the migration lock: another process has been migrating this database for over 1000 ms/)
+    assert.ok(Date.now() - started >= 900)
+    assert.ok(!(await tableNames(db)).includes(a))
+    await holder.query('select release_all_locks()')
+    await migrate(db, mig)
+    assert.ok((await tableNames(db)).includes(a))
+  })
+})
