@@ -11,7 +11,7 @@ export interface GenerateTypesOptions {
 /**
  * The TypeScript for `interface DB { … }` from the live schema (Kysely's introspection): one
  * interface per table, column types as this dialect's driver returns them, `| null` for
- * nullable columns and `Generated<…>` for columns with a default or an auto-increment.
+ * nullable columns and `Generated<…>` for the other columns with a default or an auto-increment.
  * What `carafe db types` prints.
  */
 export async function generateTypes(db: Kysely<any>, dialect: DatabaseDialect, options: GenerateTypesOptions = {}): Promise<string> {
@@ -29,11 +29,14 @@ export async function generateTypes(db: Kysely<any>, dialect: DatabaseDialect, o
       if (type.startsWith('ColumnType<')) imports.add('ColumnType')
       // A rowid alias reads as nullable to SQLite's introspection, yet is never null.
       const rowid = rowids.has(`${table.name}.${col.name}`)
-      if (col.isNullable && !rowid) type = `${type} | null`
-      if (col.hasDefaultValue || col.isAutoIncrementing || rowid) {
+      const nullable = col.isNullable && !rowid
+      // Generated<> only where it changes something: Kysely already lets an insert leave out a
+      // nullable column (and MariaDB reports every nullable column as having a default, NULL).
+      if (!nullable && (col.hasDefaultValue || col.isAutoIncrementing || rowid)) {
         type = `Generated<${type}>`
         imports.add('Generated')
       }
+      if (nullable) type = `${type} | null`
       return `  ${property(col.name)}: ${type}`
     })
     blocks.push(`export interface ${name} {\n${lines.join('\n')}\n}\n`)

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import Sqlite from 'better-sqlite3'
 import pg from 'pg'
-import { DB_HELP } from '../../src/cli/db.js'
+import { DB_HELP, subHelp } from '../../src/cli/db.js'
 import { appDir, ROOT, spawnCli, waitForServer } from '../helpers/spawn.js'
 import { needService, SERVICES, uniqueName } from '../helpers/services.js'
 
@@ -97,6 +97,12 @@ describe('carafe db', () => {
     const help = await cli(t, ['--help'])
     assert.equal(help.code, 0)
     assert.equal(help.out, DB_HELP)
+    for (const sub of ['new', 'migrate', 'rollback', 'status', 'types', 'seed'] as const) {
+      const h = await cli(t, [sub, '--help'])
+      assert.equal(h.code, 0)
+      assert.equal(h.out, subHelp(sub))
+      assert.match(h.out, new RegExp(`^Usage: carafe db ${sub}`))
+    }
     const typo = await cli(t, ['migrat'])
     assert.equal(typo.code, 2)
     assert.match(typo.err, /^carafe: unknown db command "migrat" \(did you mean migrate\?\)/)
@@ -273,6 +279,32 @@ export const bad = db.insertInto('notes').values({ title: null })
     const schema = (/export interface DB \{\n {2}"([^"]+)": (\w+)\n\}/.exec(r.out) ?? [])[1] ?? ''
     assert.ok(schema.endsWith('.posts'), r.out)
     assert.match(r.out, /\n {2}id: Generated<number>\n {2}title: string\n {2}views: ColumnType<string, string \| number \| bigint, string \| number \| bigint> \| null\n {2}price: Generated<ColumnType<string, string \| number, string \| number>>\n {2}published: boolean \| null\n {2}at: Generated<ColumnType<Date, Date \| string, Date \| string>>\n {2}tags: string\[\] \| null\n {2}meta: unknown \| null\n/)
+  })
+
+  it('types on MariaDB maps mysql2 types, nullability and defaults', async (t) => {
+    if (!(await needService(t, 'mariadb'))) return
+    const mysql = (await import('mysql2/promise')).default
+    const conn = await mysql.createConnection({ uri: SERVICES.mariadb.url })
+    const name = uniqueName('types')
+    t.after(async () => {
+      await conn.query(`drop table if exists ${name}`)
+      await conn.end()
+    })
+    await conn.query(`create table ${name} (id int auto_increment primary key, title varchar(50) not null, price decimal(8,2) not null default 0,
+      at datetime, flag tinyint(1) not null default 1, data blob)`)
+    const r = await cli(t, ['types', '--url', SERVICES.mariadb.url])
+    assert.equal(r.code, 0, r.err)
+    const block = new RegExp(`export interface (\\w+) \\{\\n( {2}.*\\n)+\\}`, 'g')
+    const mine = [...r.out.matchAll(block)].find((m) => r.out.includes(`  ${name}: ${m[1]}\n`))
+    assert.ok(mine !== undefined, r.out)
+    assert.equal(mine[0].replace(/^export interface \w+/, ''), ` {
+  id: Generated<number>
+  title: string
+  price: Generated<ColumnType<string, string | number, string | number>>
+  at: ColumnType<Date, Date | string, Date | string> | null
+  flag: Generated<number>
+  data: Buffer | null
+}`)
   })
 
   it('seed runs seeds/seed.ts in one transaction; a throwing seed keeps nothing and exits 1', async (t) => {
