@@ -84,7 +84,7 @@ export async function dbCommand(argv: string[]): Promise<void> {
   if (name === 'new') return newCommand(positionals, options.dir, url, help)
   if (name === 'seed' ? positionals.length > 1 : positionals.length > 0) throw new UsageError(`carafe db ${name} takes ${name === 'seed' ? 'at most one file' : 'no arguments'} (got ${positionals.join(' ')})`, help)
   if (url === undefined || url === '') throw new UsageError('name the database with --url or DATABASE_URL, e.g. --url sqlite:data/app.db', help)
-  const { database } = await import('../db/database.js')
+  const { database, redact } = await import('../db/database.js')
   const db = database<any>(url)
   db.open(root)
   try {
@@ -94,8 +94,10 @@ export async function dbCommand(argv: string[]): Promise<void> {
     else if (name === 'types') await typesCommand(db, options, values.out as string | undefined)
     else await seedCommand(db, path.resolve(root, positionals[0] ?? 'seeds/seed.ts'))
   } catch (e) {
-    if (!(e instanceof CarafeError)) throw e
-    console.error(`carafe: ${e.message}`)
+    // A driver's error (the server is down, a password is wrong) is one line too, not a stack.
+    if (!(e instanceof Error) || e instanceof UsageError) throw e
+    const why = e.message !== '' ? e.message : (e as NodeJS.ErrnoException).code ?? e.name
+    console.error(`carafe: ${e instanceof CarafeError ? why : `database ${redact(url)}: ${why}`}`)
     process.exitCode = 1
   } finally {
     await db.close()

@@ -99,6 +99,17 @@ describe('loadMigrations()', () => {
   })
 })
 
+describe('rollback()', () => {
+  it('refuses, changing nothing, when a migration to undo has no down(db)', async (t) => {
+    const db = database(`sqlite:${path.join(await appDir(), 'app.db')}`)
+    t.after(() => db.close())
+    const dir = await migrations({ '001_a.mjs': table('a'), '002_b.mjs': 'export async function up() {}\n' })
+    await migrate(db, { dir })
+    await assert.rejects(rollback(db, { dir, steps: 2 }), /migration 002_b has no down\(db\) function, so it cannot be rolled back/)
+    assert.deepEqual((await migrationStatus(db, { dir })).map((s) => s.appliedAt !== undefined), [true, true])
+  })
+})
+
 describe('database(url, { migrate: true })', () => {
   it('runs pending migrations at startup from migrationsDir relative to the app root', async (t) => {
     const root = await appDir()
