@@ -81,7 +81,15 @@ export async function dbCommand(argv: string[]): Promise<void> {
     ...(values.table === undefined ? {} : { table: String(values.table) }),
   }
   const url = (values.url as string | undefined) ?? process.env.DATABASE_URL
-  if (name === 'new') return newCommand(positionals, options.dir, url, help)
+  if (name === 'new') {
+    try {
+      return await newCommand(positionals, options.dir, url, help)
+    } catch (e) {
+      if (!(e instanceof CarafeError) && (e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      console.error(`carafe: ${(e as Error).message}`)
+      process.exit(1)
+    }
+  }
   if (name === 'seed' ? positionals.length > 1 : positionals.length > 0) throw new UsageError(`carafe db ${name} takes ${name === 'seed' ? 'at most one file' : 'no arguments'} (got ${positionals.join(' ')})`, help)
   if (url === undefined || url === '') throw new UsageError('name the database with --url or DATABASE_URL, e.g. --url sqlite:data/app.db', help)
   const { database, redact } = await import('../db/database.js')

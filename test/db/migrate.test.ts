@@ -2,6 +2,7 @@ import { describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import Sqlite from 'better-sqlite3'
 import { Carafe } from '../../src/index.js'
 import { database, type Database } from '../../src/db/index.js'
 import { loadMigrations, migrate, migrationStatus, rollback } from '../../src/db/migrate.js'
@@ -96,6 +97,27 @@ describe('loadMigrations()', () => {
     const broken = await migrations({ '001_y.mjs': 'import "./nowhere.mjs"\nexport async function up() {}\n' })
     await assert.rejects(loadMigrations(broken), /migration .*001_y\.mjs could not be loaded: /)
     assert.deepEqual(await loadMigrations(path.join(noUp, 'missing')), {})
+  })
+})
+
+describe('migrate() on SQLite: the write lock', () => {
+  it('waits while another process holds the write lock, then fails saying so, running nothing', async (t) => {
+    const file = path.join(await appDir(), 'app.db')
+    const db = database(`sqlite:${file}`, { busyTimeout: 100 })
+    const holder = new Sqlite(file)
+    t.after(async () => {
+      holder.close()
+      await db.close()
+    })
+    holder.pragma('journal_mode = WAL')
+    holder.exec('begin immediate')
+    const dir = await migrations({ '001_a.mjs': table('a') })
+    const started = Date.now()
+    await assert.rejects(migrate(db, { dir, lockTimeout: 400 }), /could not take the SQLite write lock to migrate .*another process has held it for over 400 ms/)
+    assert.ok(Date.now() - started >= 400)
+    holder.exec('rollback')
+    await migrate(db, { dir })
+    assert.deepEqual(await tableNames(db), ['a'])
   })
 })
 
