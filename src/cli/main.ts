@@ -18,6 +18,8 @@ Commands:
       --log FORMAT        access log: default, common, combined, json or off
   routes <file>           Print the app's route table, like flask routes
   secret                  Print a fresh random secret for CARAFE_SECRET
+  db <command>            Migrations and the database: new, migrate, rollback, status,
+                          types, seed (carafe db --help for each)
 
 Options:
   -h, --help              show this help
@@ -54,7 +56,7 @@ Print a fresh random secret (32 random bytes, base64url) to use as CARAFE_SECRET
 new Carafe({ secrets: [...] }).
 `
 
-const COMMANDS = ['serve', 'run', 'routes', 'secret', 'help']
+const COMMANDS = ['serve', 'run', 'routes', 'secret', 'db', 'help']
 
 const RUN_FLAGS = {
   host: { type: 'string' },
@@ -90,6 +92,10 @@ export async function main(argv: string[]): Promise<void> {
       return routesCommand(rest)
     case 'secret':
       return secretCommand(rest)
+    case 'db': {
+      const { dbCommand } = await import('./db.js')
+      return dbCommand(rest)
+    }
     default: {
       if (command.startsWith('-')) throw new UsageError(`unknown option ${command}`)
       const near = nearest(command, COMMANDS)
@@ -202,12 +208,9 @@ async function importApp(file: string): Promise<Record<string, unknown>> {
   if (/\.(ts|tsx|mts)$/.test(file)) {
     // TypeScript runs without a build step: ts-hooks compiles each module as it loads
     // (esbuild, cached), with source maps, so stack traces and the debug page point at the
-    // .ts lines. Carafe itself is loaded first, so its own modules skip the hooks' worker.
-    await import('../index.js')
-    const { register } = await import('node:module')
-    const { privateCacheDir } = await import('./ts-cache.js')
-    register(new URL('./ts-hooks.js', import.meta.url), { data: { cacheDir: privateCacheDir() } })
-    process.setSourceMapsEnabled(true)
+    // .ts lines.
+    const { registerTypeScript } = await import('./ts-register.js')
+    await registerTypeScript()
   }
   try {
     return await import(pathToFileURL(file).href) as Record<string, unknown>

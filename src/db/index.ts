@@ -13,10 +13,10 @@ import { requirePeer } from '../util/peer.js'
 export { database, Database, parseDatabaseUrl } from './database.js'
 export type { DatabaseDialect, DatabaseOptions, ParsedDatabaseUrl } from './database.js'
 export { mapDbError, dbErrorKind } from './errors.js'
-export { migrate, loadMigrations } from './migrate.js'
+export { migrate, rollback, migrationStatus, loadMigrations, migrationFiles } from './migrate.js'
+export type { MigrateOptions, MigrationState } from './migrate.js'
 export { tableInfo, kindOf, coerceFormValue, toDbValue } from './introspect.js'
 export type { TableInfo, ColumnInfo, ColumnKind } from './introspect.js'
-export type { MigrateOptions } from './migrate.js'
 
 /** Kysely's `sql` tag for plain SQL with bound parameters: `` sql`select * from notes where id = ${id}`.execute(c.db) ``. */
 export const sql: typeof SqlTag = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db').sql
