@@ -83,6 +83,11 @@ export function crud<DB, T extends keyof DB & string, S extends StandardSchemaV1
   const p = prefix.replace(/\/+$/, '')
   if (!p.startsWith('/') || /[<>:*]/.test(p)) throw new CarafeError('ERR_CRUD_CONFIG', `crud(${JSON.stringify(prefix)}): the prefix must be a plain path such as /notes`)
   app.addTemplateFallback(defaultTemplatesDir())
+  // Refused at startup when no csrf() runs in front of this app (here or in one it is mounted
+  // in); each request checks again, for apps served without startup (app.fetch in tests).
+  app.onStartup(() => {
+    if (app.plugin('csrf') === undefined) throw noCsrf(p)
+  })
   const r = new Resource(app, p, options as unknown as CrudOptions<any, string, StandardSchemaV1>)
   app.get(p, (c) => r.run(c, () => r.list(c)))
   app.post(p, (c) => r.run(c, () => r.create(c)))
@@ -94,6 +99,10 @@ export function crud<DB, T extends keyof DB & string, S extends StandardSchemaV1
   app.post(`${p}/<id>/delete`, (c) => r.run(c, () => r.remove(c, c.params.id)))
   app.delete(`${p}/<id>`, (c) => r.run(c, () => r.remove(c, c.params.id)))
   return app
+}
+
+function noCsrf(prefix: string): CarafeError {
+  return new CarafeError('ERR_CRUD_NO_CSRF', `crud(${JSON.stringify(prefix)}) serves forms that change data and needs CSRF protection: add app.use(session()) and app.use(csrf()) (from 'carafe/session' and 'carafe/auth') before its routes`)
 }
 
 type AnyOptions = CrudOptions<any, string, StandardSchemaV1>
@@ -113,9 +122,7 @@ class Resource {
   /** Every route: CSRF must guard it, the table must be known, and database errors become HTTP answers. */
   async run(c: Context<any>, fn: () => Promise<unknown>): Promise<unknown> {
     // Forms that change data are only safe behind csrf(); refuse to serve them at all without it.
-    if (c.battery('csrf') === undefined) {
-      throw new CarafeError('ERR_CRUD_NO_CSRF', `crud(${JSON.stringify(this.#prefix)}) serves forms that change data and needs CSRF protection: add app.use(session()) and app.use(csrf()) (from 'carafe/session' and 'carafe/auth') before its routes`)
-    }
+    if (c.battery('csrf') === undefined) throw noCsrf(this.#prefix)
     try {
       return await fn()
     } catch (e) {

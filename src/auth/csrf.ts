@@ -62,17 +62,18 @@ const TOKEN_RE = /^[A-Za-z0-9_-]+$/
  * app.get('/note', (c) => c.render('note.html'))   // <form method="post">{{ csrf_field() }} …
  * app.post('/note', async (c) => { … })            // only same-origin posts get here
  */
-export function csrf(options: CsrfOptions = {}): Middleware {
+export function csrf(options: CsrfOptions = {}): Middleware & { readonly pluginName: 'csrf' } {
   const extra = (options.trustedOrigins ?? []).map(toOrigin)
   const exempt = compileExempt(options.exempt)
-  return function csrfProtection(c, next) {
+  // Marked, so `app.plugin('csrf')` finds it (crud() and admin() check for it at startup).
+  return Object.assign(function csrfProtection(c: Context<any>, next: () => Promise<void>) {
     c.provide('csrf', new RequestCsrf(c))
     if (SAFE_METHODS.has(c.req.method) || (exempt !== null && exempt(c)) || isTokenAuthenticated(c)) return next()
     const verdict = checkOrigin(c, extra)
     if (verdict === ALLOW) return next()
     if (verdict !== TOKEN) throw verdict
     return checkToken(c).then(() => next())
-  }
+  }, { pluginName: 'csrf' as const })
 }
 
 const ALLOW = 1

@@ -292,8 +292,11 @@ export class Carafe implements AppServices {
     const prefix = typeof a === 'string' ? a : undefined
     const item = typeof a === 'string' ? b : a
     let mw: Middleware | undefined
-    if (typeof item === 'function') mw = item
-    else if (typeof item === 'object' && item !== null) {
+    if (typeof item === 'function') {
+      mw = item
+      const named = (item as { pluginName?: unknown }).pluginName
+      if (typeof named === 'string') this.#plugins.push({ name: named, middleware: item })
+    } else if (typeof item === 'object' && item !== null) {
       this.#plugins.push(item)
       mw = item.middleware
       if (item.mapError !== undefined) this.#dispatcher = null
@@ -317,9 +320,17 @@ export class Carafe implements AppServices {
 
   readonly #plugins: Plugin[] = []
 
-  /** The plugin installed with `app.use()` under `name` (the first, outermost, if several), or `undefined`. */
+  /** The app this one is mounted in (`parent.mount(prefix, this)`), whose middleware runs first. */
+  #parent: Carafe | null = null
+
+  /**
+   * The plugin installed with `app.use()` under `name` (the first, outermost, if several),
+   * here or in an app this one is mounted in (its middleware runs on these requests too), or
+   * `undefined`. A middleware function marked with a `pluginName` (as `csrf()` is) counts too.
+   */
   plugin<T extends Plugin = Plugin>(name: string): T | undefined {
-    return this.#plugins.find((p) => p.name === name) as T | undefined
+    const own = this.#plugins.find((p) => p.name === name) as T | undefined
+    return own ?? this.#parent?.plugin<T>(name)
   }
 
   /** The `after()` hooks, in registration order, so a `before()` that answers early can run the ones it skips. */
@@ -392,6 +403,7 @@ export class Carafe implements AppServices {
     let handler: Handler
     if (target instanceof Carafe) {
       this.#mounted.push({ prefix: p, app: target })
+      target.#parent = this
       handler = function mounted(c) {
         refuseOpaqueSegments(c, count)
         const start = c.enterMount(count)
