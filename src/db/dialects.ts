@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import type { Dialect } from 'kysely'
 import type BetterSqlite3 from 'better-sqlite3'
 import { requirePeer } from '../util/peer.js'
+import { openSqlite } from '../util/sqlite-open.js'
 import type { DatabaseOptions, ParsedDatabaseUrl } from './database.js'
 
 /**
@@ -22,10 +23,11 @@ export function makeDialect(parsed: ParsedDatabaseUrl, file: string | undefined,
     const dialect = new k.SqliteDialect({
       database: async () => {
         if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true })
-        const conn = new Sqlite(file, { timeout: busy })
-        if (file !== ':memory:') conn.pragma('journal_mode = WAL')
-        conn.pragma('foreign_keys = ON')
-        conn.pragma(`busy_timeout = ${Math.floor(busy)}`)
+        const conn = await openSqlite(Sqlite, file, busy, (c) => {
+          if (file !== ':memory:') c.pragma('journal_mode = WAL')
+          c.pragma('foreign_keys = ON')
+          c.pragma(`busy_timeout = ${Math.floor(busy)}`)
+        })
         return conn as never
       },
     })

@@ -3,6 +3,7 @@ import path from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { CarafeError } from '../core/errors.js'
 import { requirePeer } from '../util/peer.js'
+import { openSqlite } from '../util/sqlite-open.js'
 import { putValue, toJson } from './memory-store.js'
 import { SessionStoreError, type SessionPatch, type SessionRecord, type SessionStore, type StoreEnv, type StoredSession } from './store.js'
 
@@ -89,13 +90,14 @@ export function sqliteStore(options: SqliteStoreOptions = {}): SqliteStore {
       let conn: BetterSqlite3.Database | undefined
       try {
         if (file !== ':memory:') mkdirSync(path.dirname(where), { recursive: true })
-        conn = new Database(where, { timeout: busyTimeout })
-        // WAL: readers never wait for the writer, and workers share the file safely.
-        // synchronous=NORMAL is durable in WAL mode except for the last commits on power loss.
-        conn.pragma('journal_mode = WAL')
-        conn.pragma('synchronous = NORMAL')
-        conn.exec(`CREATE TABLE IF NOT EXISTS "${table}" (id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
-          CREATE INDEX IF NOT EXISTS "${table}_expires" ON "${table}" (expires);`)
+        conn = await openSqlite(Database, where, busyTimeout, (c) => {
+          // WAL: readers never wait for the writer, and workers share the file safely.
+          // synchronous=NORMAL is durable in WAL mode except for the last commits on power loss.
+          c.pragma('journal_mode = WAL')
+          c.pragma('synchronous = NORMAL')
+          c.exec(`CREATE TABLE IF NOT EXISTS "${table}" (id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS "${table}_expires" ON "${table}" (expires);`)
+        })
         st = prepare(conn, table)
         purge(st)
       } catch (e) {
