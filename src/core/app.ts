@@ -299,7 +299,6 @@ export class Carafe implements AppServices {
     } else if (typeof item === 'object' && item !== null) {
       this.#plugins.push(item)
       mw = item.middleware
-      if (item.mapError !== undefined) this.#dispatcher = null
       if (item.startup !== undefined) this.#startup.push(() => item.startup!(this))
       if (item.shutdown !== undefined) this.#shutdown.push(() => item.shutdown!(this))
     } else throw new TypeError('app.use() takes a middleware function or a plugin object ({ middleware, startup, shutdown })')
@@ -319,6 +318,22 @@ export class Carafe implements AppServices {
   }
 
   readonly #plugins: Plugin[] = []
+
+  /**
+   * An error as the HTTP error a plugin says it stands for: this app's plugins first, then
+   * those of the apps it is mounted in (their middleware, a database's say, ran on this
+   * request too). Only on the error path.
+   */
+  #mapError(error: unknown): HttpError | undefined {
+    for (const p of this.#plugins) {
+      if (p.mapError === undefined) continue
+      let mapped: HttpError | undefined
+      try { mapped = p.mapError(error) } catch { mapped = undefined }
+      if (mapped !== undefined) return mapped
+    }
+    const parent = this.#parent
+    return parent === null ? undefined : parent.#mapError(error)
+  }
 
   /** The app this one is mounted in (`parent.mount(prefix, this)`), whose middleware runs first. */
   #parent: Carafe | null = null
@@ -520,7 +535,7 @@ export class Carafe implements AppServices {
       notFound: this.#notFound,
       redirectSlashes: this.#options.redirectSlashes ?? true,
       compose,
-      mapErrors: this.#plugins.flatMap((p) => (p.mapError === undefined ? [] : [p.mapError.bind(p)])),
+      mapError: (e) => this.#mapError(e),
       validationError: this.#options.validationError,
     })
     return this.#dispatcher

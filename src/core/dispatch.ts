@@ -25,8 +25,8 @@ export interface DispatcherConfig {
   notFound: Handler | undefined
   redirectSlashes: boolean
   compose: (mw: readonly Middleware[], inner: (c: Context<any>) => Promise<void>) => (c: Context<any>) => Promise<void>
-  /** The plugins' error translators (a database's no-row → 404 …), tried in order before `onError`. */
-  mapErrors?: ReadonlyArray<(error: unknown) => HttpError | undefined>
+  /** The plugins' error translation (a database's no-row → 404 …), applied before `onError`. */
+  mapError?: (error: unknown) => HttpError | undefined
   /** The app's `validationError` option: the body of a validation failure. */
   validationError?: ((c: Context, issues: ValidationIssue[], status: number) => unknown) | undefined
 }
@@ -157,17 +157,8 @@ export class Dispatcher {
    */
   #fail(c: Context<any>, error: unknown): void | Promise<void> {
     c.resetResponse()
-    const maps = this.#cfg.mapErrors
-    if (maps !== undefined && maps.length !== 0 && !isHttpError(error)) {
-      for (const map of maps) {
-        let mapped: HttpError | undefined
-        try { mapped = map(error) } catch { mapped = undefined }
-        if (mapped !== undefined) {
-          error = mapped
-          break
-        }
-      }
-    }
+    const map = this.#cfg.mapError
+    if (map !== undefined && !isHttpError(error)) error = map(error) ?? error
     const onError = this.#cfg.onError
     if (onError !== undefined) {
       try {
