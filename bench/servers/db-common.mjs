@@ -36,3 +36,19 @@ export function cleanupOnExit(db, sql) {
   process.once('SIGTERM', clean)
   process.once('SIGINT', clean)
 }
+
+/** A bare Kysely on the root package's drivers, as the peers and the raw server use it (the same dialect Carafe wraps). */
+export async function bareKysely() {
+  const { createRequire } = await import('node:module')
+  const require = createRequire(new URL('../../package.json', import.meta.url))
+  const { Kysely, SqliteDialect, PostgresDialect, sql } = require('kysely')
+  let dialect
+  if (ENGINE === 'pg') {
+    const pg = require('pg')
+    dialect = new PostgresDialect({ pool: new pg.Pool({ connectionString: DB_URL, max: 10 }) })
+  } else {
+    const Database = require('better-sqlite3')
+    dialect = new SqliteDialect({ database: async () => { const d = new Database(SQLITE_FILE); d.pragma('journal_mode = WAL'); return d } })
+  }
+  return { db: new Kysely({ dialect }), sql }
+}

@@ -2,21 +2,10 @@
 // call, so the run shows what Carafe adds over it, in µs.
 import { createServer } from 'node:http'
 import nunjucks from 'nunjucks'
-import { createRequire } from 'node:module'
 import { portFromEnv } from './routes.mjs'
-import { ENGINE, DB_URL, SQLITE_FILE, TEMPLATES, LIST_TEMPLATE, getRow, listRows, setup, cleanupOnExit } from './db-common.mjs'
+import { bareKysely, TEMPLATES, LIST_TEMPLATE, getRow, listRows, setup, cleanupOnExit } from './db-common.mjs'
 
-const require = createRequire(new URL('../../package.json', import.meta.url))
-const { Kysely, SqliteDialect, PostgresDialect, sql } = require('kysely')
-let dialect
-if (ENGINE === 'pg') {
-  const pg = require('pg')
-  dialect = new PostgresDialect({ pool: new pg.Pool({ connectionString: DB_URL, max: 10 }) })
-} else {
-  const Database = require('better-sqlite3')
-  dialect = new SqliteDialect({ database: async () => { const d = new Database(SQLITE_FILE); d.pragma('journal_mode = WAL'); return d } })
-}
-const db = new Kysely({ dialect })
+const { db, sql } = await bareKysely()
 await setup(db, sql)
 cleanupOnExit(db, sql)
 const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATES), { autoescape: true })

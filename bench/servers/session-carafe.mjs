@@ -2,7 +2,7 @@
 // the session, the user (loadUser) and answers JSON when logged in (requireLogin).
 import { pathToFileURL } from 'node:url'
 import { portFromEnv } from './routes.mjs'
-import { USER, SECRET, STORE, REDIS_URL, PREFIX, cleanupOnExit } from './session-common.mjs'
+import { USER, SECRET, STORE, PREFIX, redisClient } from './session-common.mjs'
 
 const dist = process.env.CARAFE_DIST ?? new URL('../../dist', import.meta.url).pathname
 const load = (m) => import(pathToFileURL(`${dist}/${m}`).href)
@@ -12,10 +12,7 @@ const { auth, requireLogin } = await load('auth/index.js')
 
 let store = memoryStore({ max: 100_000 })
 if (STORE === 'redis') {
-  const { createClient } = await import('redis')
-  const client = createClient({ url: REDIS_URL })
-  await client.connect()
-  cleanupOnExit(client)
+  const client = await redisClient()
   store = redisStore({ client, prefix: PREFIX })
 }
 const users = new Map([[USER.id, USER]])

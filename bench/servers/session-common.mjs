@@ -21,3 +21,12 @@ export function cleanupOnExit(client) {
   process.once('SIGTERM', clean)
   process.once('SIGINT', clean)
 }
+
+/** A connected node-redis client whose keys are removed when the server stops. */
+export async function redisClient() {
+  const { createClient } = await import('redis')
+  const client = createClient({ url: REDIS_URL })
+  await client.connect()
+  cleanupOnExit(client)
+  return client
+}

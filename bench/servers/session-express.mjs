@@ -3,16 +3,12 @@
 import express from 'express'
 import expressSession from 'express-session'
 import { portFromEnv } from './routes.mjs'
-import { USER, SECRET, STORE, REDIS_URL, PREFIX, cleanupOnExit } from './session-common.mjs'
+import { USER, SECRET, STORE, PREFIX, redisClient } from './session-common.mjs'
 
 let store
 if (STORE === 'redis') {
-  const { createClient } = await import('redis')
   const { RedisStore } = await import('connect-redis')
-  const client = createClient({ url: REDIS_URL })
-  await client.connect()
-  cleanupOnExit(client)
-  store = new RedisStore({ client, prefix: PREFIX })
+  store = new RedisStore({ client: await redisClient(), prefix: PREFIX })
 }
 const users = new Map([[USER.id, USER]])
 const app = express()

@@ -4,16 +4,12 @@ import Fastify from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import { portFromEnv } from './routes.mjs'
-import { USER, SECRET, STORE, REDIS_URL, PREFIX, cleanupOnExit } from './session-common.mjs'
+import { USER, SECRET, STORE, PREFIX, redisClient } from './session-common.mjs'
 
 let store
 if (STORE === 'redis') {
-  const { createClient } = await import('redis')
   const { RedisStore } = await import('connect-redis')
-  const client = createClient({ url: REDIS_URL })
-  await client.connect()
-  cleanupOnExit(client)
-  store = new RedisStore({ client, prefix: PREFIX })
+  store = new RedisStore({ client: await redisClient(), prefix: PREFIX })
 }
 const users = new Map([[USER.id, USER]])
 const app = Fastify({ logger: false })
