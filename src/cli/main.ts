@@ -9,6 +9,8 @@ export const HELP = `Usage: carafe <command> [options]
 Commands:
   serve [dir] [port]      Serve a folder over HTTP, like python -m http.server
                           (carafe serve --help for its options)
+  start <file> [options]  Serve an app in production: workers, graceful drain and
+                          rolling reload (carafe start --help for its options)
   run <file> [options]    Run an app file (.ts or .js; TypeScript needs no build step)
       --host ADDR         address to bind (default: the app's, else :: dual-stack)
       --port PORT         port to listen on (default: the app's, else 8000)
@@ -56,7 +58,7 @@ Print a fresh random secret (32 random bytes, base64url) to use as CARAFE_SECRET
 new Carafe({ secrets: [...] }).
 `
 
-const COMMANDS = ['serve', 'run', 'routes', 'secret', 'db', 'help']
+const COMMANDS = ['serve', 'start', 'run', 'routes', 'secret', 'db', 'help']
 
 const RUN_FLAGS = {
   host: { type: 'string' },
@@ -88,6 +90,14 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'run':
       return runCommand(rest)
+    case 'start': {
+      const { startCommand } = await import('./start.js')
+      return startCommand(rest)
+    }
+    case '__worker':
+      return workerCommand(rest[0]!)
+    case '__primary':
+      return primaryCommand(rest[0]!)
     case 'routes':
       return routesCommand(rest)
     case 'secret':
@@ -156,6 +166,40 @@ async function runCommand(argv: string[]): Promise<void> {
     }
     await app.run()
   }
+}
+
+/** A `carafe start` worker (forked by the supervisor): load the app and serve what the supervisor hands over. */
+async function workerCommand(file: string): Promise<void> {
+  const { startHeartbeat, reportFatal } = await import('../server/worker.js')
+  startHeartbeat()
+  process.env.CARAFE_APP_FILE = file
+  try {
+    const mod = await importApp(file)
+    const { RUN_APPS } = await import('../server/run-state.js')
+    if (RUN_APPS.length === 0) {
+      const app = findApp(mod)
+      if (app === undefined) throw new Error(`${file} neither calls run() nor exports an app (export default app)`)
+      await app.run()
+    }
+  } catch (e) {
+    reportFatal(e instanceof Error ? e.message.split('\n')[0]! : String(e))
+    throw e
+  }
+}
+
+/** The short-lived child of `carafe start` that runs the app's `onPrimary` hooks (migrations) with the code as it is now. */
+async function primaryCommand(file: string): Promise<void> {
+  process.env.CARAFE_NO_LISTEN = '1'
+  process.env.CARAFE_APP_FILE = file
+  const mod = await importApp(file)
+  const { RUN_APPS } = await import('../server/run-state.js')
+  const app = (RUN_APPS[0] ?? findApp(mod)) as (Runnable & { runPrimary?: () => Promise<void> }) | undefined
+  if (app === undefined) {
+    console.error(`carafe: ${file} neither calls run() nor exports an app (export default app)`)
+    process.exit(1)
+  }
+  await app.runPrimary?.()
+  process.exit(0)
 }
 
 async function secretCommand(argv: string[]): Promise<void> {

@@ -159,6 +159,7 @@ export class Carafe implements AppServices {
   readonly #middleware: Middleware[] = []
   readonly #mounted: Array<{ prefix: string; app: Carafe }> = []
   readonly #startup: Array<() => unknown> = []
+  readonly #primary: Array<() => unknown> = []
   readonly #shutdown: Array<() => unknown> = []
   #engine: TemplateEngine | Promise<TemplateEngine> | null = null
   #dispatcher: Dispatcher | null = null
@@ -398,6 +399,25 @@ export class Carafe implements AppServices {
     return this
   }
 
+  /**
+   * Run `fn` once per start, before any worker serves: the place for migrations and other
+   * one-time work. Under `carafe start` it runs once per start and once per rolling reload
+   * (SIGHUP), in a short-lived process of its own that loads the code as it is then, while
+   * the workers run only `onStartup`; a hook that throws stops the start (or the reload,
+   * leaving the old workers serving). With one process (`carafe run`, `app.listen()`) it
+   * runs just before the `onStartup` hooks.
+   */
+  onPrimary(fn: () => unknown): this {
+    this.#primary.push(fn)
+    return this
+  }
+
+  /** Run the `onPrimary` hooks (of this app and of the apps mounted in it). */
+  async runPrimary(): Promise<void> {
+    for (const fn of this.#primary) await fn()
+    for (const { app } of this.#mounted) await app.runPrimary()
+  }
+
   /** Run `fn` when the server shuts down, after in-flight requests finish. */
   onShutdown(fn: () => unknown): this {
     this.#shutdown.push(fn)
@@ -564,6 +584,9 @@ export class Carafe implements AppServices {
 
   /** Run the startup hooks (the server calls this before it listens). */
   async startup(): Promise<void> {
+    // One process is primary and worker at once; a `carafe start` worker leaves them to the supervisor.
+    // (Mounted apps run their own in their startup below.)
+    if (process.env.CARAFE_WORKER !== '1') for (const fn of this.#primary) await fn()
     for (const fn of this.#startup) await fn()
     for (const { app } of this.#mounted) await app.startup()
   }

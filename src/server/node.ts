@@ -72,7 +72,13 @@ export function createNodeHandler(app: NodeApp, options: NodeHandlerOptions): (r
     if (state.closing) c.header('connection', 'close')
     const pending = app.dispatcher().handle(c)
     if (pending === undefined) defer(c, req, res, log)
-    else pending.then(() => defer(c, req, res, log), (e) => crash(e, res))
+    else {
+      pending.then(() => {
+        // Draining began while the handler ran: this answer closes its connection too.
+        if (state.closing) res.shouldKeepAlive = false
+        defer(c, req, res, log)
+      }, (e) => crash(e, res))
+    }
   }
 }
 

@@ -24,10 +24,22 @@ export interface ListenOptions {
   headersTimeout?: number
   /** Time for the whole request to arrive, in ms; 408 past it. @default 300000 */
   requestTimeout?: number
-  /** How long an idle keep-alive connection stays open, in ms. @default 5000 */
+  /**
+   * How long an idle keep-alive connection stays open, in ms. Longer than the idle timeouts
+   * of the proxies and load balancers that reuse connections to the app (nginx's upstream
+   * `keepalive_timeout` is 60 s, AWS ALB's 60 s): with Node's 5 s, the app closes a
+   * connection just as the proxy sends a request on it, and the proxy answers 502
+   * (nodejs/node#20256). @default 65000
+   */
   keepAliveTimeout?: number
   /** How long shutdown waits for in-flight requests before closing their connections, in ms. @default 10000 */
   shutdownTimeout?: number
+  /**
+   * @internal Connections come from a `carafe start` supervisor (`server.emit('connection')`)
+   * instead of a socket of our own; draining then keeps idle keep-alive connections open
+   * until the deadline, since a proxy may be sending a request on one.
+   */
+  external?: boolean
 }
 
 /** Options for `run()`: `listen()`'s, plus whether to print the banner. */
@@ -59,7 +71,7 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     maxHeaderSize,
     headersTimeout: options.headersTimeout ?? 30_000,
     requestTimeout: options.requestTimeout ?? 300_000,
-    keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
+    keepAliveTimeout: options.keepAliveTimeout ?? 65_000,
     // Check for timed-out heads every second rather than Node's 30 s, so 408 comes on time.
     connectionsCheckingInterval: Math.min(1000, options.headersTimeout ?? 30_000),
   }, handler)
@@ -79,9 +91,10 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
   })
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, log))
   await app.startup()
-  const host = await bind(server, options.port ?? 8000, options.host)
+  const external = options.external === true
+  const host = external ? process.env.CARAFE_BOUND_HOST || (options.host ?? '::') : await bind(server, options.port ?? 8000, options.host)
   const addr = server.address()
-  const port = typeof addr === 'object' && addr !== null ? addr.port : options.port ?? 8000
+  const port = external ? Number(process.env.CARAFE_BOUND_PORT ?? options.port ?? 8000) : typeof addr === 'object' && addr !== null ? addr.port : options.port ?? 8000
   const shown = host === '::' || host === '0.0.0.0' ? 'localhost' : host.includes(':') ? `[${host}]` : host
   let closing: Promise<void> | null = null
   return {
@@ -90,7 +103,7 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     port,
     url: `http://${shown}:${port}/`,
     close() {
-      closing ??= drain(server, state, options.shutdownTimeout ?? 10_000, app.requestSettings).then(() => { log?.flush(); return app.shutdown() })
+      closing ??= (external ? drainKeepingIdle : drain)(server, state, options.shutdownTimeout ?? 10_000, app.requestSettings).then(() => { log?.flush(); return app.shutdown() })
       return closing
     },
   }
@@ -134,6 +147,29 @@ async function drain(server: Server, state: { closing: boolean }, timeout: numbe
   await Promise.all([...cleanups, runUnfinishedCleanups(settings)])
 }
 
+/**
+ * Drain a `carafe start` worker: the supervisor has stopped sending connections; requests
+ * in flight finish and every answer from now on says `Connection: close` (the door reads
+ * `state.closing`), so each connection closes after its next response. Idle ones are not
+ * cut before the deadline: a proxy reusing its upstream connections may be sending a
+ * request on one at this very moment, and would answer its client 502.
+ */
+async function drainKeepingIdle(server: Server, state: { closing: boolean; open: number }, timeout: number, settings: RequestSettings): Promise<void> {
+  state.closing = true
+  const deadline = Date.now() + timeout
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (state.open > 0 && Date.now() < deadline) return
+      clearInterval(poll)
+      resolve()
+    }, 20)
+  })
+  server.closeAllConnections()
+  // Never listened itself: close() only stops its timers (and reports "not running").
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await Promise.all([...cleanups, runUnfinishedCleanups(settings)])
+}
+
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request headers are larger than the server accepts'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request took too long to arrive'],
@@ -163,6 +199,17 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
   // `carafe routes` imports the script only to read its routes.
   if (process.env.CARAFE_NO_LISTEN === '1' || !shouldListen(callStack)) return undefined
   const env = process.env
+  const { isWorker, serveAsWorker } = await import('./worker.js')
+  if (isWorker()) {
+    if (app.secrets.length === 0) {
+      console.error('carafe start: the app has no secret: set CARAFE_SECRET (make one with `carafe secret`; a .env file next to the app is read) or pass secrets to new Carafe()')
+      process.exit(1)
+    }
+    ;(app as { debug: boolean }).debug = false
+    const logEnv = env.CARAFE_LOG
+    const log = logEnv === 'off' ? false : (logEnv as AccessLogFormat | undefined) ?? options.log ?? 'combined'
+    return serveAsWorker(app, { ...options, log, quiet: true }, listen)
+  }
   const port = env.CARAFE_PORT !== undefined ? Number(env.CARAFE_PORT) : options.port
   const host = env.CARAFE_HOST ?? options.host
   const logEnv = env.CARAFE_LOG

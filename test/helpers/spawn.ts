@@ -20,8 +20,8 @@ export interface Spawned {
   child: ChildProcess
   stdout(): string
   stderr(): string
-  /** Resolves with the first match of `re` on stdout, or rejects after `ms`. */
-  waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>
+  /** Resolves with the first match of `re` on stdout (or on `stream`), or rejects after `ms`. */
+  waitFor(re: RegExp, ms?: number, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>
   /** Resolves with the exit code. */
   exited: Promise<number | null>
 }
@@ -41,7 +41,7 @@ export function spawnCli(t: TestContext, args: string[], env: Record<string, str
   let err = ''
   const waiters: Array<() => void> = []
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); for (const w of waiters.slice()) w() })
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); for (const w of waiters.slice()) w() })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { for (const w of waiters.slice()) w(); resolve(code) }))
   t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   return {
@@ -49,11 +49,11 @@ export function spawnCli(t: TestContext, args: string[], env: Record<string, str
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitFor(re, ms = 10_000) {
+    waitFor(re, ms = 10_000, stream = 'stdout') {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${out}\n${err}`)), ms)
         const check = (): void => {
-          const m = out.match(re)
+          const m = (stream === 'stdout' ? out : err).match(re)
           if (m !== null) {
             clearTimeout(timer)
             waiters.splice(waiters.indexOf(check), 1)
