@@ -2,11 +2,14 @@
 // the admin, on SQLite with no setup: `npx carafe run examples/notes/app.ts`.
 // The migration in migrations/ makes the tables at startup; the first start also makes an
 // admin account and prints its password (or set NOTES_ADMIN_PASSWORD).
+// In production, shared state lives in services, so several workers and machines can serve
+// it: `DATABASE_URL=postgres://… REDIS_URL=redis://… carafe start examples/notes/app.ts
+// --workers 2` (sessions and login throttling then in Redis; deploy/ has the nginx recipe).
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { z } from 'zod'
 import { Carafe } from 'carafe'
-import { session, sqliteStore } from 'carafe/session'
+import { redisStore, session, sqliteStore } from 'carafe/session'
 import { auth, csrf, hashPassword, rateLimit, verifyPassword } from 'carafe/auth'
 import { database } from 'carafe/db'
 import { admin, crud } from 'carafe/admin'
@@ -32,17 +35,22 @@ const loadUser = async (id: unknown): Promise<User | undefined> => {
 }
 
 app.use(db.middleware())
-app.use(session({ store: sqliteStore({ path: `${data}/sessions.db` }), maxAge: '14d' }))
+const redis = process.env.REDIS_URL
+app.use(session({ store: redis !== undefined ? redisStore({ url: redis, prefix: `${process.env.NOTES_REDIS_PREFIX ?? 'notes'}:sess:` }) : sqliteStore({ path: `${data}/sessions.db` }), maxAge: '14d' }))
 app.use(csrf())
 app.use(auth({ loadUser, roles: (u) => u.roles }))
 
-// The first start makes the admin account.
-app.onStartup(async () => {
+// The first start makes the admin account: once per start, after the migrations, before
+// any worker serves (two machines starting at once: one insert wins, the other finds it).
+app.onPrimary(async () => {
   const any = await db.kysely.selectFrom('users').select('id').limit(1).executeTakeFirst()
   if (any !== undefined) return
   const password = process.env.NOTES_ADMIN_PASSWORD ?? randomBytes(9).toString('base64url')
-  await db.kysely.insertInto('users').values({ email: 'admin@example.com', password_hash: await hashPassword(password), roles: '["admin"]' } as never).execute()
-  if (process.env.NOTES_ADMIN_PASSWORD === undefined) console.log(`Made the admin account: admin@example.com / ${password}`)
+  const made = await db.kysely.insertInto('users').values({ email: 'admin@example.com', password_hash: await hashPassword(password), roles: '["admin"]' } as never).execute().then(() => true, async (e: unknown) => {
+    if (await db.kysely.selectFrom('users').select('id').where('email', '=', 'admin@example.com').executeTakeFirst() !== undefined) return false
+    throw e
+  })
+  if (made && process.env.NOTES_ADMIN_PASSWORD === undefined) console.log(`Made the admin account: admin@example.com / ${password}`)
 })
 
 const Note = z.object({
@@ -78,7 +86,9 @@ app.get('/login', function login(c) {
   return c.render('login.html', { next: c.safeNext('') })
 })
 
-app.post('/login', rateLimit({ window: '15m', max: 10 }), async function doLogin(c) {
+// Counted per process without Redis; in Redis (shared by every worker and machine) with it.
+const loginLimit = rateLimit({ window: '15m', max: Number(process.env.NOTES_LOGIN_LIMIT ?? 10), ...(redis !== undefined ? { store: { redis, prefix: `${process.env.NOTES_REDIS_PREFIX ?? 'notes'}:rl:login` } } : {}) })
+app.post('/login', loginLimit, async function doLogin(c) {
   const f = await c.req.form()
   const row = await c.db.selectFrom('users').selectAll().where('email', '=', (f.text('email') ?? '').trim().toLowerCase()).executeTakeFirst()
   const ok = await verifyPassword(row?.password_hash, f.text('password') ?? '')

@@ -16,6 +16,8 @@ Options:
   -p, --port PORT            port to listen on (default: 8000)
   -w, --workers N            worker processes, or auto (one per core) (default: 1)
       --log FORMAT           access log: combined (default), common, json, default or off
+      --trust-proxy VALUE    believe X-Forwarded-* from these proxies: true (one hop), a hop
+                             count, or addresses/CIDRs/loopback (the app's trustProxy wins)
       --timeout SECONDS      kill a worker that sends no heartbeat for this long (default: 30)
       --graceful-timeout SECONDS
                              time a draining worker gets to finish its requests (default: 30)
@@ -30,6 +32,7 @@ const START_FLAGS = {
   port: { type: 'string', short: 'p' },
   workers: { type: 'string', short: 'w' },
   log: { type: 'string' },
+  'trust-proxy': { type: 'string' },
   timeout: { type: 'string' },
   'graceful-timeout': { type: 'string' },
   'max-requests': { type: 'string' },
@@ -69,6 +72,16 @@ export async function startCommand(argv: string[]): Promise<void> {
   delete process.env.CARAFE_DEBUG
   process.env.NODE_ENV ??= 'production'
   process.env.CARAFE_APP_FILE = file
+  if (str('trust-proxy') !== undefined) {
+    const { compileTrust } = await import('../util/proxy.js')
+    const value = str('trust-proxy')!
+    try {
+      compileTrust(value === 'true' ? true : /^\d+$/.test(value) ? Number(value) : value)
+    } catch (e) {
+      throw new UsageError(`--trust-proxy: ${(e as Error).message}`, START_HELP)
+    }
+    process.env.CARAFE_TRUST_PROXY = value
+  }
   const { moduleTypeWarning } = await import('./module-type.js')
   const warning = moduleTypeWarning(file)
   if (warning !== undefined) console.error(warning)

@@ -51,7 +51,8 @@ export interface CarafeOptions {
    * Which proxies in front of the app to believe about the client's address, scheme and
    * host (`c.req.ip`, `c.req.protocol`, `c.req.host`): `false` (none), `true` (the one that
    * connects to us), a hop count, or addresses and CIDR ranges (`['10.0.0.0/8', 'loopback']`).
-   * Headers from anyone else are ignored, so clients cannot spoof them. @default false
+   * Headers from anyone else are ignored, so clients cannot spoof them.
+   * @default `CARAFE_TRUST_PROXY` (what `carafe start --trust-proxy` sets), else false
    */
   trustProxy?: TrustProxy
   /** The headers trusted proxies set: `X-Forwarded-For/-Proto/-Host` or RFC 7239 `Forwarded`. @default 'x-forwarded' */
@@ -105,8 +106,10 @@ export interface Plugin {
   readonly name?: string
   /** Run on every request (under the prefix of `app.use(prefix, plugin)`). */
   readonly middleware?: Middleware
-  /** Run before the server listens, with the app. */
+  /** Run before the server listens, with the app (in each worker under `carafe start`). */
   startup?(app: Carafe): unknown
+  /** Run once per start, before any worker serves (migrations): see {@link Carafe.onPrimary}. */
+  primary?(app: Carafe): unknown
   /** Run when the server shuts down, after in-flight requests finish. */
   shutdown?(app: Carafe): unknown
   /**
@@ -176,7 +179,7 @@ export class Carafe implements AppServices {
     this.requestSettings = {
       bodyLimit: this.bodyLimit,
       uploads: options.uploads ?? {},
-      trust: compileTrust(options.trustProxy),
+      trust: compileTrust(options.trustProxy ?? trustFromEnv(process.env.CARAFE_TRUST_PROXY)),
       proxyHeaders: options.proxyHeaders ?? 'x-forwarded',
       trustedOrigins: (options.trustedOrigins ?? []).map(toOrigin),
     }
@@ -300,6 +303,7 @@ export class Carafe implements AppServices {
     } else if (typeof item === 'object' && item !== null) {
       this.#plugins.push(item)
       mw = item.middleware
+      if (item.primary !== undefined) this.#primary.push(() => item.primary!(this))
       if (item.startup !== undefined) this.#startup.push(() => item.startup!(this))
       if (item.shutdown !== undefined) this.#shutdown.push(() => item.shutdown!(this))
     } else throw new TypeError('app.use() takes a middleware function or a plugin object ({ middleware, startup, shutdown })')
@@ -668,6 +672,14 @@ function refuseOpaqueSegments(c: Context<any>, count: number): readonly string[]
     if (isOpaqueSegment(seg)) throw new HttpError(404, 'nothing here: the path has an encoded "/", "\\" or NUL, which a mounted app cannot be given', { code: 'ERR_OPAQUE_SEGMENT' })
   }
   return rest
+}
+
+/** `CARAFE_TRUST_PROXY` (`carafe start --trust-proxy`): `true`, a hop count, or addresses/CIDRs/presets. */
+function trustFromEnv(value: string | undefined): TrustProxy | undefined {
+  if (value === undefined || value === '' || value === 'false') return undefined
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return value
 }
 
 /** Normalize one `trustedOrigins` entry to `scheme://host[:port]`, or say what is wrong with it. */

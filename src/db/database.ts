@@ -12,7 +12,7 @@ export type DatabaseDialect = 'sqlite' | 'postgres' | 'mysql'
 
 /** Options for {@link database}. */
 export interface DatabaseOptions {
-  /** Run the pending migrations (`migrations/` under the app root) when the app starts. @default false */
+  /** Run the pending migrations (`migrations/` under the app root) when the app starts: under `carafe start` once per start and per reload, before any worker serves. @default false */
   migrate?: boolean
   /** The migrations folder, relative to the app root. @default 'migrations' */
   migrationsDir?: string
@@ -201,10 +201,14 @@ export class Database<DB> {
           throw new CarafeError('ERR_DB_ROOT', `database(${JSON.stringify(db.url)}) was opened (db.kysely) before the app started, as ${opened}, but the app's root makes it ${db.file(app.root)}: give an absolute path (sqlite:///…), or call db.open(app.root) before using db.kysely`)
         }
         db.open(app.root)
-        if (db.options.migrate === true) {
-          const { migrate } = await import('./migrate.js')
-          await migrate(db, { dir: path.resolve(app.root, db.options.migrationsDir ?? 'migrations') })
-        }
+      },
+      // Once per start (under `carafe start`: in the primary's short-lived child, with the
+      // code being started; with one process: just before startup).
+      async primary(app: Carafe) {
+        if (db.options.migrate !== true) return
+        const { migrate } = await import('./migrate.js')
+        db.open(app.root)
+        await migrate(db, { dir: path.resolve(app.root, db.options.migrationsDir ?? 'migrations') })
       },
       shutdown: () => db.close(),
       mapError: mapDbError,

@@ -47,9 +47,13 @@ export async function tableInfo(db: Database<any>, table: string): Promise<Table
   const schema = dot < 0 ? undefined : table.slice(0, dot)
   const name = dot < 0 ? table : table.slice(dot + 1)
   const tables = await k.introspection.getTables()
-  const meta = tables.find((t) => t.name === name && (schema === undefined ? (db.dialect !== 'postgres' || t.schema === 'public' || t.schema === undefined) : t.schema === schema))
-  if (meta === undefined) throw new CarafeError('ERR_NO_TABLE', `table ${JSON.stringify(table)} does not exist in the database ${db.dialect === 'sqlite' ? db.file() : ''}; create it in a migration first`)
-  const { pk, types } = await extras(db, k, name, schema ?? 'public')
+  // PostgreSQL finds an unqualified name in the first schema of the search path that has it.
+  const path = schema !== undefined ? [schema] : db.dialect === 'postgres' ? await searchPath(k) : undefined
+  const meta = path === undefined
+    ? tables.find((t) => t.name === name)
+    : path.map((s) => tables.find((t) => t.name === name && t.schema === s)).find((t) => t !== undefined)
+  if (meta === undefined) throw new CarafeError('ERR_NO_TABLE', `table ${JSON.stringify(table)} does not exist in the database ${db.dialect === 'sqlite' ? db.file() : ''}${path !== undefined && schema === undefined ? `(search path: ${path.join(', ')})` : ''}; create it in a migration first`)
+  const { pk, types } = await extras(db, k, name, meta.schema ?? 'public')
   const columns: ColumnInfo[] = meta.columns.map((c) => {
     const dataType = (types.get(c.name) ?? c.dataType).toLowerCase()
     return {
@@ -64,6 +68,15 @@ export async function tableInfo(db: Database<any>, table: string): Promise<Table
   })
   const byName = new Map(columns.map((c) => [c.name, c]))
   return { name: table, dialect: db.dialect, columns, column: (n) => byName.get(n), primaryKey: pk }
+}
+
+/** The schemas PostgreSQL searches for unqualified names, in order (`current_schemas(false)`). */
+async function searchPath(k: Kysely<any>): Promise<string[]> {
+  const { sql } = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db')
+  const r = await sql<{ path: string[] | string }>`select current_schemas(false) as path`.execute(k)
+  const raw = r.rows[0]?.path ?? []
+  // pg returns name[] as a JS array, or as its text form ("{a,b}") for types it does not parse.
+  return Array.isArray(raw) ? raw : raw.replace(/^\{|\}$/g, '').split(',').filter((x) => x !== '')
 }
 
 /** What Kysely's introspector lacks: the primary key, and MariaDB's full column type (`tinyint(1)` is a boolean). */
