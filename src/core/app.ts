@@ -23,6 +23,8 @@ import type { LazyEngine } from '../static/lazy-engine.js'
 import type { StaticOptions } from '../static/options.js'
 import { encodeSegment, isOpaqueSegment, prefixSegments } from '../router/canonical.js'
 import { compileTrust, type TrustProxy } from '../util/proxy.js'
+import { AppLogger, type LoggerOptions } from './logger.js'
+import type { CarafeRequest } from './request.js'
 
 /** Options for `new Carafe()`. */
 export interface CarafeOptions {
@@ -78,6 +80,25 @@ export interface CarafeOptions {
   validationError?: (c: Context, issues: ValidationIssue[], status: number) => unknown
   /** Flask's `static_folder` and `static_url_path`: serve `dir` under `prefix` (`''` for the top), with the static engine's options. @default none */
   static?: StaticFolderOptions
+  /**
+   * The app's logger (`app.log`, `c.log`): level and sink of its JSON lines. Giving it also
+   * sends the errors of 500 answers through it, as JSON lines with the request id (without
+   * it they are printed to stderr as they are, stack and all).
+   * @default level from CARAFE_LOG_LEVEL, else 'info'; lines on stderr
+   */
+  logger?: LoggerOptions
+  /**
+   * Echo `c.requestId` in this response header (`'x-request-id'`), which is then also the
+   * header a trusted proxy's id is read from. Off by default, as in Fastify: echoing makes
+   * an id for every request, which costs a little on every answer.
+   * @default false (the id is read from `X-Request-Id`, through trusted proxies only, and not echoed)
+   */
+  requestIdHeader?: string | false
+  /**
+   * Make the id of a request that came without a usable one (called at most once a request,
+   * when something reads `c.requestId`). @default a random per-process prefix and a counter
+   */
+  genRequestId?: (req: CarafeRequest) => string
 }
 
 /**
@@ -166,6 +187,10 @@ export class Carafe implements AppServices {
   #notFound: Handler | undefined
   #fetch: ((request: Request, info?: FetchInfo) => Promise<Response>) | null = null
   readonly #allowedHost: ((hostname: string) => boolean) | null
+  /** The app's logger: JSON lines at the `logger` option's level (`CARAFE_LOG_LEVEL`), on stderr by default. */
+  readonly log: AppLogger
+  #started = false
+  #draining = false
 
   constructor(options: CarafeOptions = {}) {
     this.#options = options
@@ -178,7 +203,10 @@ export class Carafe implements AppServices {
       trust: compileTrust(options.trustProxy),
       proxyHeaders: options.proxyHeaders ?? 'x-forwarded',
       trustedOrigins: (options.trustedOrigins ?? []).map(toOrigin),
+      requestIdHeader: requestIdHeaderOf(options.requestIdHeader),
+      genRequestId: options.genRequestId,
     }
+    this.log = new AppLogger(options.logger)
     this.#allowedHost = compileAllowedHosts(options.allowedHosts)
     this.secrets = resolveSecrets(options.secrets)
     this.#keyring = new Keyring(this.secrets)
@@ -522,6 +550,8 @@ export class Carafe implements AppServices {
   dispatcher(): Dispatcher {
     if (this.#dispatcher !== null) return this.#dispatcher
     const chain = this.#middleware.slice()
+    const echo = this.#options.requestIdHeader
+    if (typeof echo === 'string') chain.unshift(echoRequestId(this.requestSettings.requestIdHeader!))
     for (const r of this.#routes) {
       r.run = r.handler
       r.direct = chain.length === 0 && r.middleware.length === 0
@@ -566,6 +596,23 @@ export class Carafe implements AppServices {
   async startup(): Promise<void> {
     for (const fn of this.#startup) await fn()
     for (const { app } of this.#mounted) await app.startup()
+    this.#started = true
+  }
+
+  /** True once {@link startup} has finished (what `/readyz` of `health()` waits for). */
+  get started(): boolean {
+    return this.#started
+  }
+
+  /** True once the server started shutting down (draining its requests): `/readyz` then answers 503, so a load balancer stops sending here. */
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  /** Say the server is draining (the server's `close()` calls it); mounted apps too. @internal */
+  markDraining(): void {
+    this.#draining = true
+    for (const { app } of this.#mounted) app.markDraining()
   }
 
   /** Run the shutdown hooks in reverse order (the server calls this after it drains). */
@@ -645,6 +692,25 @@ function refuseOpaqueSegments(c: Context<any>, count: number): readonly string[]
     if (isOpaqueSegment(seg)) throw new HttpError(404, 'nothing here: the path has an encoded "/", "\\" or NUL, which a mounted app cannot be given', { code: 'ERR_OPAQUE_SEGMENT' })
   }
   return rest
+}
+
+/** The `requestIdHeader` option as a lower-case header name (`'x-request-id'` when off). */
+function requestIdHeaderOf(option: string | false | undefined): string {
+  if (option === undefined || option === false) return 'x-request-id'
+  const name = option.trim().toLowerCase()
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new CarafeError('ERR_REQUEST_ID_HEADER', `requestIdHeader: ${JSON.stringify(option)} is not a header name; write it as 'x-request-id'`)
+  return name
+}
+
+/**
+ * The `requestIdHeader` echo, outermost: set once the answer is on `c`, so error answers
+ * (which reset the headers) carry it too.
+ */
+function echoRequestId(header: string): Middleware {
+  return async function requestIdHeader(c, next) {
+    await next()
+    c.header(header, c.requestId)
+  }
 }
 
 /** Normalize one `trustedOrigins` entry to `scheme://host[:port]`, or say what is wrong with it. */
