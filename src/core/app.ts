@@ -136,6 +136,11 @@ export interface Plugin {
    * return `undefined` to leave it alone. Applied before `onError` sees the error.
    */
   mapError?(error: unknown): HttpError | undefined
+  /**
+   * Run once, when `app.use()` adds the plugin: add its routes (as `health()` adds
+   * `/healthz`), under `prefix` (`''`, or the prefix of `app.use(prefix, plugin)`).
+   */
+  install?(app: Carafe, prefix: string): void
 }
 
 /** Anything with a Fetch `fetch(request)`: another Carafe app, a Hono app, a plain function. */
@@ -329,6 +334,7 @@ export class Carafe implements AppServices {
       mw = item.middleware
       if (item.startup !== undefined) this.#startup.push(() => item.startup!(this))
       if (item.shutdown !== undefined) this.#shutdown.push(() => item.shutdown!(this))
+      item.install?.(this, prefix === undefined ? '' : prefix.replace(/\/+$/, ''))
     } else throw new TypeError('app.use() takes a middleware function or a plugin object ({ middleware, startup, shutdown })')
     if (mw === undefined) return this
     if (prefix === undefined) this.#middleware.push(mw)
