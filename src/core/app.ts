@@ -12,7 +12,7 @@ import { compilePattern } from '../router/pattern.js'
 import { RouteTree } from '../router/tree.js'
 import type { ParamsOf } from '../router/params.js'
 import type { TemplateEngine } from '../templates/engine.js'
-import type { RequestSettings } from './request.js'
+import type { CarafeRequest, RequestSettings } from './request.js'
 import type { UploadLimits } from '../forms/multipart.js'
 import type { ValidationIssue } from '../forms/validate.js'
 import { createFetchHandler, type FetchInfo } from '../server/fetch.js'
@@ -24,7 +24,6 @@ import type { StaticOptions } from '../static/options.js'
 import { encodeSegment, isOpaqueSegment, prefixSegments } from '../router/canonical.js'
 import { compileTrust, type TrustProxy } from '../util/proxy.js'
 import { AppLogger, type LoggerOptions } from './logger.js'
-import type { CarafeRequest } from './request.js'
 
 /** Options for `new Carafe()`. */
 export interface CarafeOptions {
