@@ -7,6 +7,7 @@ import { CarafeError, HttpError } from '../core/errors.js'
 import { seconds } from '../session/store.js'
 import { lazyRequire } from '../util/lazy.js'
 import { redisLimiter, type RedisClientLike, type RedisLimiter } from './rate-limit-redis.js'
+import { refusePerProcess } from '../util/workers.js'
 
 /** Where a limiter keeps its counts. */
 export type RateLimitStore = 'memory' | RedisRateLimitStore
@@ -31,12 +32,18 @@ export interface RateLimitOptions {
    * @default the client IP ({@link ipKey} of `c.req.ip`: through trusted proxies only, IPv6 by its /56)
    */
   key?: (c: Context) => string | null | undefined | Promise<string | null | undefined>
-  /** Where counts live. @default 'memory' (this process only) */
+  /** Where counts live. @default 'memory' (this process only; refused with several workers unless `perProcess`) */
   store?: RateLimitStore
   /** The 429's message. @default 'too many requests: at most {max} in {window}; try again in {n} seconds' */
   message?: string
   /** When the store fails (Redis down): answer 503 (`'refuse'`), or let requests through uncounted (`'allow'`). @default 'refuse' */
   onStoreError?: 'refuse' | 'allow'
+  /**
+   * Allow the memory store with several workers (`CARAFE_WORKERS` > 1, as `carafe start`
+   * sets): each worker then counts alone, so a client gets up to `max` per worker.
+   * @default false (refused with several workers: use `store: { redis }`)
+   */
+  perProcess?: boolean
 }
 
 /** What {@link rateLimit} returns: a middleware, app-wide (`app.use`) or per route, that can also forget a key and close its connection. */
@@ -80,7 +87,12 @@ export function rateLimit(options: RateLimitOptions): RateLimiter {
   if (window <= 0) throw new TypeError('rateLimit: window must be longer than 0 seconds')
   const key = options.key ?? ((c: Context) => ipKey(c.req.ip))
   const allowOnError = options.onStoreError === 'allow'
-  const counter = makeCounter(options.store ?? 'memory', max, window)
+  const store = options.store ?? 'memory'
+  if (store === 'memory' && options.perProcess !== true) {
+    refusePerProcess(`rateLimit() counts in this process's memory by default, so a client would get ${max} requests per window from each worker`,
+      "Count where every worker sees it: rateLimit({ …, store: { redis: 'redis://…' } }); or rateLimit({ …, perProcess: true }) if per-worker counts are acceptable.")
+  }
+  const counter = makeCounter(store, max, window)
   const policy = `${max};w=${Math.ceil(window)}`
   const windowText = typeof options.window === 'string' ? options.window.trim() : `${window} seconds`
   let failing = false

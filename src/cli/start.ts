@@ -66,8 +66,8 @@ export async function startCommand(argv: string[]): Promise<void> {
 
   // Production: settings from a .env file next to the app (never overriding the
   // environment), no debug, no development secret.
-  const envFile = path.join(path.dirname(file), '.env')
-  if (existsSync(envFile)) process.loadEnvFile(envFile)
+  const { loadDotEnv } = await import('./dotenv.js')
+  loadDotEnv(path.dirname(file))
   delete process.env.CARAFE_DEV_SECRET
   delete process.env.CARAFE_DEBUG
   process.env.NODE_ENV ??= 'production'

@@ -12,7 +12,7 @@ import { compilePattern } from '../router/pattern.js'
 import { RouteTree } from '../router/tree.js'
 import type { ParamsOf } from '../router/params.js'
 import type { TemplateEngine } from '../templates/engine.js'
-import type { RequestSettings } from './request.js'
+import type { CarafeRequest, RequestSettings } from './request.js'
 import type { UploadLimits } from '../forms/multipart.js'
 import type { ValidationIssue } from '../forms/validate.js'
 import { createFetchHandler, type FetchInfo } from '../server/fetch.js'
@@ -23,6 +23,7 @@ import type { LazyEngine } from '../static/lazy-engine.js'
 import type { StaticOptions } from '../static/options.js'
 import { encodeSegment, isOpaqueSegment, prefixSegments } from '../router/canonical.js'
 import { compileTrust, type TrustProxy } from '../util/proxy.js'
+import { AppLogger, type LoggerOptions } from './logger.js'
 
 /** Options for `new Carafe()`. */
 export interface CarafeOptions {
@@ -79,6 +80,25 @@ export interface CarafeOptions {
   validationError?: (c: Context, issues: ValidationIssue[], status: number) => unknown
   /** Flask's `static_folder` and `static_url_path`: serve `dir` under `prefix` (`''` for the top), with the static engine's options. @default none */
   static?: StaticFolderOptions
+  /**
+   * The app's logger (`app.log`, `c.log`): level and sink of its JSON lines. Giving it also
+   * sends the errors of 500 answers through it, as JSON lines with the request id (without
+   * it they are printed to stderr as they are, stack and all).
+   * @default level from CARAFE_LOG_LEVEL, else 'info'; lines on stderr
+   */
+  logger?: LoggerOptions
+  /**
+   * Echo `c.requestId` in this response header (`'x-request-id'`), which is then also the
+   * header a trusted proxy's id is read from. Off by default, as in Fastify: echoing makes
+   * an id for every request, which costs a little on every answer.
+   * @default false (the id is read from `X-Request-Id`, through trusted proxies only, and not echoed)
+   */
+  requestIdHeader?: string | false
+  /**
+   * Make the id of a request that came without a usable one (called at most once a request,
+   * when something reads `c.requestId`). @default a random per-process prefix and a counter
+   */
+  genRequestId?: (req: CarafeRequest) => string
 }
 
 /**
@@ -118,6 +138,11 @@ export interface Plugin {
    * return `undefined` to leave it alone. Applied before `onError` sees the error.
    */
   mapError?(error: unknown): HttpError | undefined
+  /**
+   * Run once, when `app.use()` adds the plugin: add its routes (as `health()` adds
+   * `/healthz`), under `prefix` (`''`, or the prefix of `app.use(prefix, plugin)`).
+   */
+  install?(app: Carafe, prefix: string): void
 }
 
 /** Anything with a Fetch `fetch(request)`: another Carafe app, a Hono app, a plain function. */
@@ -170,6 +195,10 @@ export class Carafe implements AppServices {
   #notFound: Handler | undefined
   #fetch: ((request: Request, info?: FetchInfo) => Promise<Response>) | null = null
   readonly #allowedHost: ((hostname: string) => boolean) | null
+  /** The app's logger: JSON lines at the `logger` option's level (`CARAFE_LOG_LEVEL`), on stderr by default. */
+  readonly log: AppLogger
+  #started = false
+  #draining = false
 
   constructor(options: CarafeOptions = {}) {
     this.#options = options
@@ -182,7 +211,10 @@ export class Carafe implements AppServices {
       trust: compileTrust(options.trustProxy ?? trustFromEnv(process.env.CARAFE_TRUST_PROXY)),
       proxyHeaders: options.proxyHeaders ?? 'x-forwarded',
       trustedOrigins: (options.trustedOrigins ?? []).map(toOrigin),
+      requestIdHeader: requestIdHeaderOf(options.requestIdHeader),
+      genRequestId: options.genRequestId,
     }
+    this.log = new AppLogger(options.logger)
     this.#allowedHost = compileAllowedHosts(options.allowedHosts)
     this.secrets = resolveSecrets(options.secrets)
     this.#keyring = new Keyring(this.secrets)
@@ -306,6 +338,7 @@ export class Carafe implements AppServices {
       if (item.primary !== undefined) this.#primary.push(() => item.primary!(this))
       if (item.startup !== undefined) this.#startup.push(() => item.startup!(this))
       if (item.shutdown !== undefined) this.#shutdown.push(() => item.shutdown!(this))
+      item.install?.(this, prefix === undefined ? '' : prefix.replace(/\/+$/, ''))
     } else throw new TypeError('app.use() takes a middleware function or a plugin object ({ middleware, startup, shutdown })')
     if (mw === undefined) return this
     if (prefix === undefined) this.#middleware.push(mw)
@@ -546,6 +579,8 @@ export class Carafe implements AppServices {
   dispatcher(): Dispatcher {
     if (this.#dispatcher !== null) return this.#dispatcher
     const chain = this.#middleware.slice()
+    const echo = this.#options.requestIdHeader
+    if (typeof echo === 'string') chain.unshift(echoRequestId(this.requestSettings.requestIdHeader!))
     for (const r of this.#routes) {
       r.run = r.handler
       r.direct = chain.length === 0 && r.middleware.length === 0
@@ -593,6 +628,23 @@ export class Carafe implements AppServices {
     if (process.env.CARAFE_WORKER !== '1') for (const fn of this.#primary) await fn()
     for (const fn of this.#startup) await fn()
     for (const { app } of this.#mounted) await app.startup()
+    this.#started = true
+  }
+
+  /** True once {@link startup} has finished (what `/readyz` of `health()` waits for). */
+  get started(): boolean {
+    return this.#started
+  }
+
+  /** True once the server started shutting down (draining its requests): `/readyz` then answers 503, so a load balancer stops sending here. */
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  /** Say the server is draining (the server's `close()` calls it); mounted apps too. @internal */
+  markDraining(): void {
+    this.#draining = true
+    for (const { app } of this.#mounted) app.markDraining()
   }
 
   /** Run the shutdown hooks in reverse order (the server calls this after it drains). */
@@ -680,6 +732,25 @@ function trustFromEnv(value: string | undefined): TrustProxy | undefined {
   if (value === 'true') return true
   if (/^\d+$/.test(value)) return Number(value)
   return value
+}
+
+/** The `requestIdHeader` option as a lower-case header name (`'x-request-id'` when off). */
+function requestIdHeaderOf(option: string | false | undefined): string {
+  if (option === undefined || option === false) return 'x-request-id'
+  const name = option.trim().toLowerCase()
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new CarafeError('ERR_REQUEST_ID_HEADER', `requestIdHeader: ${JSON.stringify(option)} is not a header name; write it as 'x-request-id'`)
+  return name
+}
+
+/**
+ * The `requestIdHeader` echo, outermost: set once the answer is on `c`, so error answers
+ * (which reset the headers) carry it too.
+ */
+function echoRequestId(header: string): Middleware {
+  return async function requestIdHeader(c, next) {
+    await next()
+    c.header(header, c.requestId)
+  }
 }
 
 /** Normalize one `trustedOrigins` entry to `scheme://host[:port]`, or say what is wrong with it. */

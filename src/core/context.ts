@@ -9,6 +9,7 @@ import { escapeHtml } from '../util/html-escape.js'
 import { lazyRequire } from '../util/lazy.js'
 import { segmentsOf } from '../router/canonical.js'
 import { CarafeError } from './errors.js'
+import { AppLogger, type Log } from './logger.js'
 import type { AuthHandle, Batteries, CurrentUser, FlashMessage, LoginOptions, Session, SessionValue } from './battery.js'
 
 /**
@@ -94,6 +95,7 @@ export class Context<P = Record<string, unknown>> {
   #vars: Record<string, unknown> | null = null
   #batteries: Batteries | null = null
   #flashes: FlashMessage[] | null = null
+  #log: Log | null = null
 
   constructor(app: AppServices, req: CarafeRequest, params: P) {
     this.#app = app
@@ -157,6 +159,22 @@ export class Context<P = Record<string, unknown>> {
   /** Index of the first segment of the current view (for the dispatcher). @internal */
   get segmentStart(): number {
     return this.#segStart
+  }
+
+  /** The request's id (see {@link CarafeRequest.requestId}): a trusted proxy's `X-Request-Id`, else one made on first read. */
+  get requestId(): string {
+    return this.req.requestId
+  }
+
+  /**
+   * This request's logger: JSON lines with the request id, method and path, through the
+   * app's `logger` (stderr by default). Made on first use.
+   *
+   * @example
+   * c.log.info('order paid', { orderId: order.id })
+   */
+  get log(): Log {
+    return (this.#log ??= (this.#app.log ?? defaultLogger()).forRequest(this.req))
   }
 
   /** Upper-case request method. */
@@ -582,6 +600,13 @@ export class Context<P = Record<string, unknown>> {
     this.#prebuilt = null
     this.#body = null
   }
+}
+
+let fallbackLogger: AppLogger | null = null
+
+/** The logger of a context whose app has none (a bare services object in tests). */
+function defaultLogger(): AppLogger {
+  return (fallbackLogger ??= new AppLogger(undefined))
 }
 
 /** Where `c.flash()` keeps its messages in the session. */

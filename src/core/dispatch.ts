@@ -187,7 +187,9 @@ export class Dispatcher {
       if (shape !== undefined && Array.isArray(issues)) return this.#shapeValidation(c, shape, issues as ValidationIssue[], error.status)
       return errorBody(c, error.status, error.message, issues as unknown[] | undefined)
     }
-    console.error(`[carafe] ${c.req.method} ${c.req.path} failed:`, error)
+    // With a `logger` option, one JSON line carrying the request id; else the stack as Node prints it.
+    if (c.app.log?.configured === true) c.log.error('request failed', { error })
+    else console.error(`[carafe] ${c.req.method} ${c.req.path} failed:`, error)
     if (this.#cfg.app.debug && mayShowDebugPage(c.req.remoteAddress, (name) => c.req.header(name), c.req.host)) {
       return (debugPage !== null ? Promise.resolve(debugPage) : import('../server/debug-page.js'))
         .then((m) => {

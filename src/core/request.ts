@@ -20,6 +20,36 @@ export interface RequestSettings {
   readonly proxyHeaders: 'x-forwarded' | 'forwarded'
   /** Origins (`scheme://host[:port]`) trusted besides the request's own, for CSRF and WebSocket checks. */
   readonly trustedOrigins: readonly string[]
+  /** The lower-case header a trusted proxy passes the request id in. @default 'x-request-id' */
+  readonly requestIdHeader?: string
+  /** Makes the id of a request that came without a usable one. @default {@link newRequestId} */
+  readonly genRequestId?: (req: CarafeRequest) => string
+}
+
+/**
+ * A request id a proxy may hand on: 1 to 200 characters of letters, digits and `._:@/+=-`
+ * (UUIDs, ULIDs, AWS trace ids, base64), so it can go into a log line or a header as is.
+ */
+export const REQUEST_ID_RE = /^[A-Za-z0-9._:@/+=-]{1,200}$/
+
+/** This process's id prefix: 48 random bits, so ids of several workers and restarts do not collide. */
+let idPrefix = ''
+let idCount = 0
+
+/**
+ * A new request id: a random prefix drawn once per process and a counter (`k3Jq9vX2-1a`),
+ * unique in practice, and much cheaper than a random UUID per request. Not a secret: do not
+ * use it as a token.
+ */
+export function newRequestId(): string {
+  if (idPrefix === '') idPrefix = randomPrefix()
+  return `${idPrefix}-${(++idCount).toString(36)}`
+}
+
+function randomPrefix(): string {
+  const bytes = new Uint8Array(6)
+  crypto.getRandomValues(bytes)
+  return Buffer.from(bytes).toString('base64url')
 }
 
 /** Requests with cleanups still to run, per app (its settings object); shutdown runs what is left. */
@@ -114,6 +144,27 @@ export abstract class CarafeRequest {
       if (said.host !== undefined && HOST_RE.test(said.host)) host = said.host
     }
     return (this.#proxied = { ip, proto, host })
+  }
+
+  #id: string | null = null
+
+  /**
+   * The request's id, for logs and for tracing it across services: the `X-Request-Id` the
+   * proxy in front sent, when the socket's peer is a trusted proxy (the app's `trustProxy`)
+   * and the id is a sane token ({@link REQUEST_ID_RE}); else one Carafe makes (the app's
+   * `genRequestId`), on first read only. A client talking to the app directly cannot choose
+   * its id, so it cannot make its lines look like someone else's.
+   */
+  get requestId(): string {
+    if (this.#id !== null) return this.#id
+    const s = this.settings
+    const trust = s.trust
+    if (trust !== null && trust(this.remoteAddress ?? '', 0)) {
+      const sent = this.header(s.requestIdHeader ?? 'x-request-id')
+      if (sent !== undefined && REQUEST_ID_RE.test(sent)) return (this.#id = sent)
+    }
+    const made = s.genRequestId === undefined ? newRequestId() : String(s.genRequestId(this))
+    return (this.#id = made)
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Context } from './context.js'
+import type { AppLogger } from './logger.js'
 
 /** What a context needs from its app (kept small so the context never imports the app). */
 export interface AppServices {
@@ -13,4 +14,6 @@ export interface AppServices {
   keys(purpose: string): readonly Buffer[]
   render(name: string, data: Record<string, unknown>, c: Context<any>): Promise<string>
   url(name: string, params: Record<string, unknown>, query?: Record<string, string | number>): string
+  /** The app's logger (`c.log` writes through it); without one, a default logger on stderr. */
+  readonly log?: AppLogger
 }

@@ -122,6 +122,15 @@ export class Database<DB> {
   }
 
   /**
+   * Ask the database a trivial question (`select 1`): resolves once it answers, rejects when
+   * it cannot be reached. `/readyz` of `health()` calls it through the plugin.
+   */
+  async ping(): Promise<void> {
+    const { sql } = requirePeer<typeof import('kysely')>('kysely', 'kysely@~0.28', 'carafe/db')
+    await sql`select 1`.execute(this.open())
+  }
+
+  /**
    * Run `fn` in a transaction: committed when it resolves, rolled back when it throws (SQLite:
    * `BEGIN IMMEDIATE`, so two workers writing one file wait for each other instead of failing).
    *
@@ -180,7 +189,7 @@ export class Database<DB> {
    * answers: no row (`executeTakeFirstOrThrow`) → 404, a unique or foreign-key violation → 409,
    * a database that is down or a pool that stays full → 503.
    */
-  middleware(): Plugin {
+  middleware(): Plugin & { ping(): Promise<void> } {
     const db = this
     return {
       name: 'db',
@@ -212,6 +221,7 @@ export class Database<DB> {
       },
       shutdown: () => db.close(),
       mapError: mapDbError,
+      ping: () => db.ping(),
     }
   }
 }

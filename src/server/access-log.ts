@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
+import type { CarafeRequest } from '../core/request.js'
 
 /**
  * Access-log formats: `default` is Python http.server's (`::1 - - [24/Feb/2023 11:05:19]
@@ -30,25 +31,30 @@ export class AccessLog {
   }
 
   /**
-   * Log one request. `size`: bytes sent, -1 to measure `body`, -2 for unknown. The address
-   * comes from the socket, which forgets it on close unless it was read while open: the
-   * server reads it on connection when logging (see `listen`).
+   * Log one request. `size`: bytes sent, -1 to measure `body`, -2 for unknown. `r`, the
+   * request as the app saw it, gives the client address behind trusted proxies (`c.req.ip`,
+   * so a client's own `X-Forwarded-For` is never shown) and, for `json`, the request id
+   * (made now if nothing read it). The socket's address is forgotten on close unless it was
+   * read while open: the server reads it on connection when logging (see `listen`).
    */
-  write(req: IncomingMessage, status: number, size: number, body: string | Uint8Array | null): void {
+  write(req: IncomingMessage, status: number, size: number, body: string | Uint8Array | null, r?: CarafeRequest): void {
     const bytes = size === -1 ? (typeof body === 'string' ? Buffer.byteLength(body) : 0) : size
     // Only the formats that print them pay for building the request's headers object.
     const wide = this.format === 'combined' || this.format === 'json'
-    this.line(req.socket.remoteAddress ?? '-', req.method ?? '-', req.url ?? '-', req.httpVersion, status, bytes,
-      wide ? req.headers.referer : undefined, wide ? req.headers['user-agent'] : undefined)
+    // Without trusted proxies the socket's peer is the client: no need to ask the request.
+    const addr = r !== undefined && r.settings.trust !== null ? r.ip : req.socket.remoteAddress
+    this.line(addr ?? '-', req.method ?? '-', req.url ?? '-', req.httpVersion, status, bytes,
+      wide ? req.headers.referer : undefined, wide ? req.headers['user-agent'] : undefined,
+      r !== undefined && this.format === 'json' ? r.requestId : undefined)
   }
 
   /** Log one request from its parts (for requests that never became a context). */
-  line(addr: string, method: string, url: string, version: string, status: number, bytes: number, referer?: string, agent?: string): void {
+  line(addr: string, method: string, url: string, version: string, status: number, bytes: number, referer?: string, agent?: string, requestId?: string): void {
     const now = Date.now()
     let text: string
     switch (this.format) {
       case 'json':
-        text = JSON.stringify({ time: new Date(now).toISOString(), remote: addr, method, url, version, status, bytes: bytes >= 0 ? bytes : null, referer, agent })
+        text = JSON.stringify({ time: new Date(now).toISOString(), remote: addr, method, url, version, status, bytes: bytes >= 0 ? bytes : null, referer, agent, requestId })
         break
       case 'common':
       case 'combined': {

@@ -267,7 +267,7 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
     res.writeHead(status, list as string[])
     if (body === null) res.end()
     else res.end(body)
-    if (log !== null) log.write(req, status, body === null ? 0 : body.byteLength, body)
+    if (log !== null) log.write(req, status, body === null ? 0 : body.byteLength, body, c.req)
     return
   }
   const type = c.contentType
@@ -288,7 +288,7 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
     }
     if (body === null) res.end()
     else res.end(body)
-    if (log !== null) log.write(req, status, length, body)
+    if (log !== null) log.write(req, status, length, body, c.req)
     return
   }
   if (body instanceof Response) return void writeFetchResponse(c, body, req, res, log)
@@ -296,19 +296,19 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
   if ('kind' in body && body.kind === 'file') {
     if (req.method === 'HEAD' || body.end < body.start) {
       res.end()
-      if (log !== null) log.write(req, status, 0, null)
+      if (log !== null) log.write(req, status, 0, null, c.req)
       return
     }
     // 256 KiB reads instead of the default 64 KiB: measured 1.5x the throughput for big
     // files over loopback, for at most 256 KiB held per download in flight.
     return whenWritable(req, res, log, () => {
-      streamTo(createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 256 * 1024 }), null, req, res, status, log)
-    }, () => {})
+      streamTo(createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 256 * 1024 }), null, req, res, status, log, c.req)
+    }, () => {}, c.req)
   }
   const source = body instanceof ReadableStream
     ? Readable.fromWeb(body as import('node:stream/web').ReadableStream)
     : body instanceof Readable ? body : Readable.from(body as AsyncIterable<Uint8Array | string>, { objectMode: false })
-  whenWritable(req, res, log, () => streamTo(source, null, req, res, status, log), () => source.destroy())
+  whenWritable(req, res, log, () => streamTo(source, null, req, res, status, log, c.req), () => source.destroy(), c.req)
 }
 
 /**
@@ -322,14 +322,14 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
  * once Node hands the response its socket (`socket` event), and the connection closing
  * first (which closes every request queued on it) releases what the handler made.
  */
-function whenWritable(req: IncomingMessage, res: ServerResponse, log: AccessLog | null, start: () => void, drop: () => void): void {
+function whenWritable(req: IncomingMessage, res: ServerResponse, log: AccessLog | null, start: () => void, drop: () => void, r: CarafeRequest): void {
   // The address is gone from the socket once it closes; read now, Node keeps it (a download cut by Ctrl+C is logged with it).
   if (log !== null) void req.socket.remoteAddress
   if (res.socket !== null && !res.destroyed) return start()
   const gone = (): void => {
     res.off('socket', onSocket)
     drop()
-    if (log !== null) log.write(req, res.statusCode, -2, null)
+    if (log !== null) log.write(req, res.statusCode, -2, null, r)
   }
   const onSocket = (): void => {
     req.off('close', onClose)
@@ -355,10 +355,10 @@ function whenWritable(req: IncomingMessage, res: ServerResponse, log: AccessLog 
  * when the client goes away mid-stream; a body that fails after the head was sent can
  * only be cut off, so the connection closes and the client sees a truncated message.
  */
-function streamTo(source: Readable, limit: Transform | null, req: IncomingMessage, res: ServerResponse, status: number, log: AccessLog | null): void {
+function streamTo(source: Readable, limit: Transform | null, req: IncomingMessage, res: ServerResponse, status: number, log: AccessLog | null, r: CarafeRequest): void {
   const done = (err: Error | null | undefined): void => {
     if (err !== undefined && err !== null && !res.destroyed) res.destroy()
-    if (log !== null) log.write(req, status, -2, null)
+    if (log !== null) log.write(req, status, -2, null, r)
   }
   if (limit === null) pipeline(source, res, done)
   else pipeline(source, limit, res, done)
@@ -442,13 +442,13 @@ function writeFetchResponse(c: Context<any>, response: Response, req: IncomingMe
     res.end()
     // An unread body would hold the upstream connection it comes from.
     if (body !== null) body.cancel().catch(() => {})
-    if (log !== null) log.write(req, status, 0, null)
+    if (log !== null) log.write(req, status, 0, null, c.req)
     return
   }
   whenWritable(req, res, log, () => {
     const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream)
-    streamTo(source, length >= 0 ? exactLength(length) : null, req, res, status, log)
-  }, () => { body.cancel().catch(() => {}) })
+    streamTo(source, length >= 0 ? exactLength(length) : null, req, res, status, log, c.req)
+  }, () => { body.cancel().catch(() => {}) }, c.req)
 }
 
 function typeHeaders(type: string): string[] {

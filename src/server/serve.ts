@@ -103,6 +103,7 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     port,
     url: `http://${shown}:${port}/`,
     close() {
+      app.markDraining()
       closing ??= (external ? drainKeepingIdle : drain)(server, state, options.shutdownTimeout ?? 10_000, app.requestSettings).then(() => { log?.flush(); return app.shutdown() })
       return closing
     },

@@ -1,4 +1,5 @@
 import type { SessionPatch, SessionRecord, SessionStore } from './store.js'
+import { refusePerProcess } from '../util/workers.js'
 
 /** Options for {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -6,6 +7,12 @@ export interface MemoryStoreOptions {
   max?: number
   /** How often expired sessions are swept out, in seconds (they are also dropped when read). @default 60 */
   sweepInterval?: number
+  /**
+   * Allow it with several workers (`CARAFE_WORKERS` > 1, as `carafe start` sets), each with
+   * its own sessions: only for sessions a user may lose whenever another worker answers.
+   * @default false (refused with several workers: use `redisStore()` or `sqliteStore()`)
+   */
+  perProcess?: boolean
 }
 
 interface Entry {
@@ -19,12 +26,16 @@ interface Entry {
  * Sessions in this process's memory: the default, for development and one-process sites.
  * Bounded (`max` sessions, least recently used out first) and expiring, so it never grows
  * without limit; lost on restart and not shared between workers: use `sqliteStore()` or
- * `redisStore()` for that.
+ * `redisStore()` for that (with `CARAFE_WORKERS` > 1 it is refused unless `perProcess: true`).
  *
  * @example
  * app.use(session({ store: memoryStore({ max: 50_000 }) }))
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { readonly size: number } {
+  if (options.perProcess !== true) {
+    refusePerProcess('memoryStore() (the default store of session()) keeps sessions in this process, so a user would be logged out whenever a request reaches another worker',
+      "Keep them where every worker sees them: session({ store: redisStore({ url }) }) or session({ store: sqliteStore() }) from 'carafe/session'; or memoryStore({ perProcess: true }) if losing them that way is acceptable.")
+  }
   const max = options.max ?? 10_000
   if (!Number.isInteger(max) || max < 1) throw new TypeError(`memoryStore: max must be a positive integer, got ${max}`)
   const sweepMs = (options.sweepInterval ?? 60) * 1000
