@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import { fork } from 'node:child_process'
 import { createServer, type Server, type Socket } from 'node:net'
+import { bindServer } from './bind.js'
 
 /** Settings of the `carafe start` supervisor. */
 export interface SupervisorOptions {
@@ -126,33 +127,15 @@ export class Supervisor {
     return this.#slots.size
   }
 
-  #bind(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      // Connections stay paused until a worker takes them: the worker's HTTP parser reads
-      // the first byte, so nothing is lost in the hand-over.
-      const server = createServer({ pauseOnConnect: true }, (socket) => this.#accept(socket))
-      server.on('error', (err: NodeJS.ErrnoException) => {
-        if (this.address === undefined) return reject(err)
-        this.#o.log(`[carafe] listening socket error: ${err.message}`)
-      })
-      const attempt = (host: string, fallback: string | null): void => {
-        const onError = (err: NodeJS.ErrnoException): void => {
-          server.off('listening', onListening)
-          if (fallback !== null && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) attempt(fallback, null)
-          else reject(err)
-        }
-        const onListening = (): void => {
-          server.off('error', onError)
-          const a = server.address()
-          this.address = typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host, port: this.#o.port }
-          this.#server = server
-          resolve()
-        }
-        server.once('error', onError).once('listening', onListening)
-        server.listen(this.#o.port, host)
-      }
-      attempt(this.#o.host ?? '::', this.#o.host === undefined ? '0.0.0.0' : null)
-    })
+  async #bind(): Promise<void> {
+    // Connections stay paused until a worker takes them: the worker's HTTP parser reads
+    // the first byte, so nothing is lost in the hand-over.
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.#accept(socket))
+    const host = await bindServer(server, this.#o.port, this.#o.host)
+    const a = server.address()
+    this.address = { host, port: typeof a === 'object' && a !== null ? a.port : this.#o.port }
+    this.#server = server
+    server.on('error', (err: NodeJS.ErrnoException) => this.#o.log(`[carafe] listening socket error: ${err.message}`))
   }
 
   #accept(socket: Socket): void {
