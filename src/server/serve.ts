@@ -7,6 +7,7 @@ import { AccessLog, type AccessLogFormat } from './access-log.js'
 import { cleanups, continueOnRead, createNodeHandler } from './node.js'
 import type { Carafe } from '../core/app.js'
 import { runUnfinishedCleanups, type RequestSettings } from '../core/request.js'
+import type { TlsOptions } from './tls.js'
 
 /** Options for `app.listen()`. Every limit is on by default. */
 export interface ListenOptions {
@@ -28,6 +29,20 @@ export interface ListenOptions {
   keepAliveTimeout?: number
   /** How long shutdown waits for in-flight requests before closing their connections, in ms. @default 10000 */
   shutdownTimeout?: number
+  /**
+   * Serve HTTPS: the certificate and key (PEM text, PEM files, or `{ selfSigned: true }` for
+   * local development). `false` or absent: plain HTTP. See {@link TlsOptions}.
+   * @default undefined (plain HTTP)
+   */
+  tls?: TlsOptions | false
+  /**
+   * With `tls`: speak HTTP/2 to clients that offer it (ALPN), HTTP/1.1 to the others, on the
+   * same port. `false`: HTTPS over HTTP/1.1 only. Ignored without `tls` (no cleartext h2c).
+   * @default true
+   */
+  http2?: boolean
+  /** Streams one HTTP/2 connection may have open at once (announced in its SETTINGS). @default 100 */
+  maxConcurrentStreams?: number
 }
 
 /** Options for `run()`: `listen()`'s, plus whether to print the banner. */
@@ -40,10 +55,13 @@ export interface RunOptions extends ListenOptions {
 
 /** A listening server. */
 export interface CarafeServer {
+  /** Node's server: an `http.Server`, or with `tls` an `https.Server` or `http2.Http2SecureServer` (typed as the first, whose methods they share). */
   readonly server: Server
   readonly host: string
   readonly port: number
-  /** A URL a browser on this machine can open, e.g. `http://localhost:8000/`. */
+  /** Whether it serves HTTPS. */
+  readonly secure: boolean
+  /** A URL a browser on this machine can open, e.g. `http://localhost:8000/` (`https://` with `tls`). */
   readonly url: string
   /** Stop accepting, let in-flight requests finish (bounded), close idle keep-alive sockets, run shutdown hooks. */
   close(): Promise<void>
@@ -54,15 +72,21 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
   const state = { closing: false, open: 0 }
   const log = options.log === undefined || options.log === false ? null : new AccessLog(options.log)
   const maxHeaderSize = options.maxHeaderSize ?? 16384
-  const handler = createNodeHandler(app, { log, maxUrlLength: options.maxUrlLength ?? 8192, state })
-  const server = createServer({
+  // Certificates are read (and checked) before anything starts: a bad path fails here.
+  const tls = options.tls === undefined || options.tls === false ? null : await (await import('./tls.js')).loadTls(options.tls)
+  const http2 = tls !== null && options.http2 !== false
+  const handler = createNodeHandler(app, { log, maxUrlLength: options.maxUrlLength ?? 8192, state, secure: tls !== null, http2, maxHeaderSize })
+  const limits = {
     maxHeaderSize,
     headersTimeout: options.headersTimeout ?? 30_000,
     requestTimeout: options.requestTimeout ?? 300_000,
     keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
     // Check for timed-out heads every second rather than Node's 30 s, so 408 comes on time.
     connectionsCheckingInterval: Math.min(1000, options.headersTimeout ?? 30_000),
-  }, handler)
+  }
+  const server = tls === null
+    ? createServer(limits, handler)
+    : (await import('./tls.js')).createTlsServer(tls, { ...limits, maxConcurrentStreams: options.maxConcurrentStreams ?? 100 }, http2, handler)
   // Open connections, for the Node door: with one, batching its writes has nothing to batch.
   server.on('connection', (socket: Socket) => {
     state.open++
@@ -88,7 +112,8 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     server,
     host,
     port,
-    url: `http://${shown}:${port}/`,
+    secure: tls !== null,
+    url: `${tls === null ? 'http' : 'https'}://${shown}:${port}/`,
     close() {
       closing ??= drain(server, state, options.shutdownTimeout ?? 10_000, app.requestSettings).then(() => { log?.flush(); return app.shutdown() })
       return closing
