@@ -49,7 +49,7 @@ export interface ListenOptions {
 export interface RunOptions extends ListenOptions {
   /** Turn on debug mode (error pages with stack and source for loopback clients). @default the app's setting */
   debug?: boolean
-  /** Print the `Serving HTTP on …` line. @default true */
+  /** Print the `Serving HTTP on …` (`Serving HTTPS on …`) line. @default true */
   quiet?: boolean
 }
 
@@ -180,7 +180,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, log: Acce
 
 /**
  * Serve until Ctrl+C or SIGTERM: the `run()` of Bottle and Flask. Settings from the CLI
- * (`CARAFE_HOST`, `CARAFE_PORT`, `CARAFE_DEBUG`, `CARAFE_LOG`) override the code's, so
+ * (`CARAFE_HOST`, `CARAFE_PORT`, `CARAFE_DEBUG`, `CARAFE_LOG`, and `CARAFE_TLS_CERT` with
+ * `CARAFE_TLS_KEY` or `CARAFE_TLS_SELF_SIGNED=1` for HTTPS) override the code's, so
  * `carafe run app.ts --port 9000` works on an app that says `run({ port: 8000 })`. Inside a
  * test it does nothing (see `shouldListen`), so tests can import the app module.
  */
@@ -192,6 +193,9 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
   const host = env.CARAFE_HOST ?? options.host
   const logEnv = env.CARAFE_LOG
   const log = logEnv === 'off' ? false : (logEnv as AccessLogFormat | undefined) ?? options.log ?? 'default'
+  const tls: TlsOptions | false | undefined = env.CARAFE_TLS_SELF_SIGNED === '1' ? { selfSigned: true }
+    : env.CARAFE_TLS_CERT !== undefined ? { certFile: env.CARAFE_TLS_CERT, keyFile: env.CARAFE_TLS_KEY ?? env.CARAFE_TLS_CERT }
+      : options.tls
   const debug = env.CARAFE_DEBUG === '1' || options.debug === true || app.debug
   if (debug) {
     process.setSourceMapsEnabled(true)
@@ -199,9 +203,14 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
   }
   let server: CarafeServer
   try {
-    server = await listen(app, { ...options, port, host, log })
+    server = await listen(app, { ...options, port, host, log, tls })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
+    // A certificate or key that cannot be used: the message names the file.
+    if (err.code?.startsWith('ERR_TLS') === true || err.code === 'ERR_MISSING_DEPENDENCY') {
+      console.error(`carafe: cannot serve HTTPS: ${err.message}`)
+      process.exit(1)
+    }
     const where = `${host ?? '::'} port ${port ?? 8000}`
     if (err.code === 'EADDRINUSE') console.error(`carafe: cannot serve on ${where}: the port is already in use (pick another with --port)`)
     else if (err.code === 'EACCES') console.error(`carafe: cannot serve on ${where}: permission denied (ports below 1024 need privileges)`)
@@ -212,7 +221,8 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
     const h = server.host
     const urlHost = h.includes(':') ? `[${h}]` : h
     const warning = debug ? '\n * Debug mode: on. Error pages show source code to local visitors; never use it in production.' : ''
-    console.log(`Serving HTTP on ${h} port ${server.port} (http://${urlHost}:${server.port}/) ...${warning}`)
+    const scheme = server.secure ? 'https' : 'http'
+    console.log(`Serving ${scheme.toUpperCase()} on ${h} port ${server.port} (${scheme}://${urlHost}:${server.port}/) ...${warning}`)
   }
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {
