@@ -185,9 +185,20 @@ class NodeRequest extends CarafeRequest {
   headers(): Array<[string, string]> {
     const raw = this.#req.rawHeaders
     const out: Array<[string, string]> = []
+    let cookie = -1
     for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!
       // HTTP/2's pseudo-headers (`:method`, `:path`, `:authority`…) are the request line, not headers.
-      if (raw[i]!.charCodeAt(0) !== 58 /* : */) out.push([raw[i]!.toLowerCase(), raw[i + 1]!])
+      if (name.charCodeAt(0) === 58 /* : */) continue
+      // RFC 9113 §8.2.3: HTTP/2 may split Cookie into one field per crumb; they join with "; ", never ", ".
+      if (name === 'cookie' && this.#req.httpVersionMajor === 2) {
+        if (cookie >= 0) {
+          out[cookie]![1] += `; ${raw[i + 1]!}`
+          continue
+        }
+        cookie = out.length
+      }
+      out.push([name.toLowerCase(), raw[i + 1]!])
     }
     return out
   }

@@ -104,14 +104,18 @@ describe('listen({ tls }) over HTTP/2', () => {
     assert.equal(resp.body.toString(), 'from a Response')
   })
 
-  it('marks cookies Secure', async (t) => {
+  it('marks cookies Secure, and reads Cookie split into crumbs as one header', async (t) => {
     const app = new Carafe()
     app.get('/c', (c) => { c.setCookie('k', 'v'); return 'ok' })
+    app.get('/read', (c) => ({ b: c.cookie('b'), raw: c.req.raw.headers.get('cookie'), list: c.req.headers().filter(([k]) => k === 'cookie') }))
     const s = await serveTls(t, app)
-    const res = await h2request(h2connect(t, s.port), { ':path': '/c' })
+    const session = h2connect(t, s.port)
+    const res = await h2request(session, { ':path': '/c' })
     const cookie = ([] as string[]).concat(res.headers['set-cookie'] ?? [])
     assert.equal(cookie.length, 1)
     assert.match(cookie[0]!, /; Secure/i)
+    const read = await h2request(session, { ':path': '/read', cookie: ['a=1', 'b=2'] })
+    assert.deepEqual(JSON.parse(read.body.toString()), { b: '2', raw: 'a=1; b=2', list: [['cookie', 'a=1; b=2']] })
   })
 
   it('announces maxConcurrentStreams and the header list limit in SETTINGS, and answers 431 past it', async (t) => {
