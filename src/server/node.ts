@@ -8,6 +8,7 @@ import type { AppServices } from '../core/services.js'
 import type { AccessLog } from './access-log.js'
 import { HOST_RE } from '../util/proxy.js'
 import { copyResponseHeaders, exactLength, isFramingHeader } from './framing.js'
+import { h2Authority, headerListSize, resetAfter } from './h2.js'
 
 interface NodeApp extends AppServices {
   readonly requestSettings: RequestSettings
@@ -434,20 +435,6 @@ function lingerAfter(req: IncomingMessage): void {
 }
 
 /**
- * The HTTP/2 side of {@link lingerAfter}: once the answer is sent, a stream whose upload was
- * refused is reset with NO_ERROR, which tells the client to stop sending and keep the
- * response (RFC 9113 §8.1). Only that stream ends; the connection stays. Without it the
- * client waits for flow-control window the paused body never gives back, for ever.
- */
-function resetAfter(req: IncomingMessage): void {
-  const stream = (req as unknown as { stream?: import('node:http2').ServerHttp2Stream }).stream
-  // The stream's own 'finish' (its side is all written): the response's comes only once the stream closes.
-  stream?.once('finish', () => {
-    if (!req.complete && !stream.closed) stream.close(0 /* NGHTTP2_NO_ERROR */)
-  })
-}
-
-/**
  * Send `100 Continue` (for a request with `Expect: 100-continue`) only once something reads
  * the body (RFC 9110 §10.1.1). A request the app answers without reading it (413 by its
  * declared `Content-Length` against the route's own limit, 401, 404) gets that answer at
@@ -517,33 +504,6 @@ function rawHost(raw: string[]): string | undefined | null {
     }
   }
   return host
-}
-
-/** A header list's size as HTTP/2 counts it (RFC 9113 §6.5.2): each field's name and value plus 32. */
-function headerListSize(raw: string[]): number {
-  let size = 0
-  for (let i = 0; i < raw.length; i++) size += raw[i]!.length + 16
-  return size
-}
-
-/**
- * The host of an HTTP/2 request: `:authority`, or a `Host` header when there is no
- * `:authority` (RFC 9113 §8.3.1); `null` for two `Host` headers or a `Host` that differs
- * from `:authority` (which a proxy in front may have read instead).
- */
-function h2Authority(raw: string[]): string | undefined | null {
-  let authority: string | undefined
-  let host: string | undefined
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i]!
-    if (k === ':authority') authority = raw[i + 1]!
-    else if (k === 'host') {
-      if (host !== undefined) return null
-      host = raw[i + 1]!
-    }
-  }
-  if (authority !== undefined && host !== undefined && authority !== host) return null
-  return authority ?? host
 }
 
 /** Answer a request Carafe refuses before dispatch (414, 431, 400), closing the connection (HTTP/1; on HTTP/2 only the stream ends). */

@@ -73,7 +73,8 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
   const log = options.log === undefined || options.log === false ? null : new AccessLog(options.log)
   const maxHeaderSize = options.maxHeaderSize ?? 16384
   // Certificates are read (and checked) before anything starts: a bad path fails here.
-  const tls = options.tls === undefined || options.tls === false ? null : await (await import('./tls.js')).loadTls(options.tls)
+  const tlsModule = options.tls === undefined || options.tls === false ? null : await import('./tls.js')
+  const tls = tlsModule === null ? null : await tlsModule.loadTls(options.tls as TlsOptions)
   const http2 = tls !== null && options.http2 !== false
   const handler = createNodeHandler(app, { log, maxUrlLength: options.maxUrlLength ?? 8192, state, secure: tls !== null, http2, maxHeaderSize })
   const limits = {
@@ -84,9 +85,9 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     // Check for timed-out heads every second rather than Node's 30 s, so 408 comes on time.
     connectionsCheckingInterval: Math.min(1000, options.headersTimeout ?? 30_000),
   }
-  const server = tls === null
+  const server = tlsModule === null || tls === null
     ? createServer(limits, handler)
-    : (await import('./tls.js')).createTlsServer(tls, { ...limits, maxConcurrentStreams: options.maxConcurrentStreams ?? 100 }, http2, handler)
+    : tlsModule.createTlsServer(tls, { ...limits, maxConcurrentStreams: options.maxConcurrentStreams ?? 100 }, http2, handler)
   // Open connections, for the Node door: with one, batching its writes has nothing to batch.
   server.on('connection', (socket: Socket) => {
     state.open++

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { Server as HttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2'
@@ -55,7 +56,7 @@ export async function loadTls(tls: TlsOptions): Promise<TlsMaterial> {
   let names = { cert: 'the certificate', key: 'the key' }
   if ('selfSigned' in tls) {
     const { selfSignedCert } = await import('./self-signed.js')
-    const dir = tls.dir ?? (process.env.CARAFE_APP_FILE !== undefined ? (await import('node:path')).dirname(process.env.CARAFE_APP_FILE) : process.cwd())
+    const dir = tls.dir ?? (process.env.CARAFE_APP_FILE !== undefined ? path.dirname(process.env.CARAFE_APP_FILE) : process.cwd())
     material = await selfSignedCert(dir)
   } else if ('certFile' in tls) {
     names = { cert: `the certificate file ${tls.certFile}`, key: `the key file ${tls.keyFile}` }
@@ -77,17 +78,29 @@ function readPem(file: string, what: string): Buffer {
   }
 }
 
-/** Build a secure context once: OpenSSL says here whether the PEM parses and the key fits the certificate. */
+/**
+ * Build secure contexts: OpenSSL says here whether each PEM parses and the key fits the
+ * certificate. The certificate and the key are tried alone first, so the error names the
+ * file that is wrong (OpenSSL's own messages, "no start line", name neither).
+ */
 function checkPair(m: TlsMaterial, names: { cert: string; key: string }): void {
-  try {
-    createSecureContext({ cert: m.cert, key: m.key, passphrase: m.passphrase })
-  } catch (e) {
-    const msg = (e as Error).message
-    if (/key values mismatch/i.test(msg)) throw new CarafeError('ERR_TLS_KEY_MISMATCH', `the TLS key does not match the certificate (${names.key} belongs to another certificate than ${names.cert})`)
-    if (/bad decrypt|bad password|passphrase/i.test(msg)) throw new CarafeError('ERR_TLS_KEY', `cannot decrypt ${names.key}: wrong or missing passphrase`)
-    const which = /x509|certificate|cert/i.test(msg) && !/key|PRIVATE/i.test(msg) ? names.cert : names.key
-    throw new CarafeError('ERR_TLS_PEM', `${which} is not a valid PEM ${which === names.cert ? 'certificate' : 'private key'} (${msg})`)
+  const attempt = (options: Parameters<typeof createSecureContext>[0]): string | null => {
+    try {
+      createSecureContext(options)
+      return null
+    } catch (e) {
+      return (e as Error).message
+    }
   }
+  const certError = attempt({ cert: m.cert })
+  if (certError !== null) throw new CarafeError('ERR_TLS_PEM', `${names.cert} is not a PEM certificate (${certError})`)
+  const keyError = attempt({ key: m.key, passphrase: m.passphrase })
+  if (keyError !== null) {
+    if (/bad decrypt|bad password|passphrase/i.test(keyError)) throw new CarafeError('ERR_TLS_KEY', `cannot decrypt ${names.key}: wrong or missing passphrase`)
+    throw new CarafeError('ERR_TLS_PEM', `${names.key} is not a PEM private key (${keyError})`)
+  }
+  const pairError = attempt({ cert: m.cert, key: m.key, passphrase: m.passphrase })
+  if (pairError !== null) throw new CarafeError('ERR_TLS_KEY_MISMATCH', `the TLS key does not match the certificate (${names.key} belongs to another certificate than ${names.cert})`)
 }
 
 /** The limits and timeouts `listen()` gives every server. */

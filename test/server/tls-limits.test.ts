@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { X509Certificate } from 'node:crypto'
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { mkdtemp, mkdir, stat, writeFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -78,7 +78,14 @@ describe('listen({ tls }) with a bad certificate or key', () => {
     })
     const junk = path.join(other, 'junk.pem')
     await writeFile(junk, 'not a certificate\n')
-    await assert.rejects(app.listen({ port: 0, tls: { certFile: junk, keyFile: otherKey } }), { code: 'ERR_TLS_PEM' })
+    await assert.rejects(app.listen({ port: 0, tls: { certFile: junk, keyFile: otherKey } }), { code: 'ERR_TLS_PEM', message: /^the certificate file .*junk\.pem is not a PEM certificate/ })
+    await assert.rejects(app.listen({ port: 0, tls: { certFile, keyFile: junk } }), { code: 'ERR_TLS_PEM', message: /^the key file .*junk\.pem is not a PEM private key/ })
+    const { pems } = await testCert()
+    const encrypted = path.join(other, 'enc-key.pem')
+    await writeFile(encrypted, createPrivateKey(pems.key).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'right' }))
+    await assert.rejects(app.listen({ port: 0, tls: { certFile, keyFile: encrypted, passphrase: 'wrong' } }), { code: 'ERR_TLS_KEY', message: `cannot decrypt the key file ${encrypted}: wrong or missing passphrase` })
+    // A key file given as the certificate: it holds no certificate.
+    await assert.rejects(app.listen({ port: 0, tls: { certFile: otherKey, keyFile: otherKey } }), { code: 'ERR_TLS_PEM', message: /^the certificate file / })
   })
 })
 
