@@ -45,3 +45,17 @@ export function resetAfter(req: IncomingMessage): void {
     if (!req.complete && !stream.closed) stream.close(0 /* NGHTTP2_NO_ERROR */)
   })
 }
+
+/** Connection-specific headers: HTTP/1.1's, forbidden in HTTP/2 (RFC 9113 §8.2.2). */
+const CONNECTION_HEADERS = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']
+
+/**
+ * Remove what a handler set for HTTP/1.1 (`Connection: close`, `Keep-Alive`) from an HTTP/2
+ * answer, as a proxy translating to HTTP/2 does: Node throws on them, which would turn the
+ * same app code into a 500 over HTTP/2 only.
+ */
+export function dropConnectionHeaders(headers: Record<string, unknown>): void {
+  for (const name of CONNECTION_HEADERS) if (headers[name] !== undefined) delete headers[name]
+  const te = headers.te
+  if (te !== undefined && String(te).trim().toLowerCase() !== 'trailers') delete headers.te
+}

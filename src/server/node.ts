@@ -8,7 +8,7 @@ import type { AppServices } from '../core/services.js'
 import type { AccessLog } from './access-log.js'
 import { HOST_RE } from '../util/proxy.js'
 import { copyResponseHeaders, exactLength, isFramingHeader } from './framing.js'
-import { h2Authority, headerListSize, resetAfter } from './h2.js'
+import { dropConnectionHeaders, h2Authority, headerListSize, resetAfter } from './h2.js'
 
 interface NodeApp extends AppServices {
   readonly requestSettings: RequestSettings
@@ -309,6 +309,7 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
       res.writeHead(status, SIZED)
     } else {
       const headers = headerObject(type, extra)
+      if (req.httpVersionMajor === 2) dropConnectionHeaders(headers)
       if (sized && headers['content-length'] === undefined) headers['content-length'] = String(length)
       res.writeHead(status, headers)
     }
@@ -318,7 +319,12 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
     return
   }
   if (body instanceof Response) return void writeFetchResponse(c, body, req, res, log)
-  res.writeHead(status, extra === null ? (type === null ? [] : typeHeaders(type)) : headerObject(type, extra))
+  if (extra === null) res.writeHead(status, type === null ? [] : typeHeaders(type))
+  else {
+    const headers = headerObject(type, extra)
+    if (req.httpVersionMajor === 2) dropConnectionHeaders(headers)
+    res.writeHead(status, headers)
+  }
   if ('kind' in body && body.kind === 'file') {
     if (req.method === 'HEAD' || body.end < body.start) {
       res.end()
@@ -526,8 +532,9 @@ function crash(error: unknown, res: ServerResponse): void {
     // text and maybe some headers: the 500 must carry none of them ("500 OK").
     for (const name of res.getHeaderNames()) res.removeHeader(name)
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': '26' }
-    if (res.req?.httpVersionMajor !== 2) headers.connection = 'close'
-    res.writeHead(500, 'Internal Server Error', headers)
+    // HTTP/2 has neither a Connection header nor a reason phrase (Node warns about both).
+    if (res.req?.httpVersionMajor === 2) res.writeHead(500, headers)
+    else res.writeHead(500, 'Internal Server Error', { ...headers, connection: 'close' })
     res.end('500 Internal Server Error\n')
   } else res.destroy()
 }
