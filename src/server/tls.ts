@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Server as HttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2'
+import { constants, createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
 import { createSecureContext } from 'node:tls'
 import { CarafeError } from '../core/errors.js'
 
@@ -139,7 +139,7 @@ export function createTlsServer(tls: TlsMaterial, limits: ServerLimits, http2: b
   // Node 20 serves the HTTP/1.1 connections of an Http2SecureServer with its HTTP server code,
   // which reads these from the server object (they are not constructor options here).
   Object.assign(server, http1)
-  trackSessions(server, limits.keepAliveTimeout)
+  trackSessions(server, limits.keepAliveTimeout, limits.requestTimeout)
   return answerPlainHttp(server) as unknown as Server
 }
 
@@ -170,12 +170,13 @@ function answerPlainHttp<S extends NodeJS.EventEmitter>(server: S): S {
 const SESSIONS = new WeakMap<Http2SecureServer, Set<ServerHttp2Session>>()
 
 /**
- * Idle timeout and shutdown for HTTP/2 sessions. A session with no open stream for
+ * Timeouts and shutdown for HTTP/2 sessions. A session with no open stream for
  * `keepAliveTimeout` ms is closed (GOAWAY), as an idle HTTP/1.1 keep-alive connection is;
  * Node's own session timeout counts inactivity instead, which would also cut a session
- * whose only stream waits for a slow handler.
+ * whose only stream waits for a slow handler. A stream whose request has not all arrived
+ * after `requestTimeout` ms gets 408, as over HTTP/1.1 (a client trickling an upload).
  */
-function trackSessions(server: Http2SecureServer, keepAliveTimeout: number): void {
+function trackSessions(server: Http2SecureServer, keepAliveTimeout: number, requestTimeout: number): void {
   const sessions = new Set<ServerHttp2Session>()
   SESSIONS.set(server, sessions)
   server.on('session', (session: ServerHttp2Session) => {
@@ -186,10 +187,12 @@ function trackSessions(server: Http2SecureServer, keepAliveTimeout: number): voi
       if (keepAliveTimeout > 0) idle = setTimeout(() => session.close(), keepAliveTimeout).unref()
     }
     arm()
-    session.on('stream', (stream) => {
+    session.on('stream', (stream: ServerHttp2Stream) => {
       open++
       clearTimeout(idle)
+      const late = requestTimeout > 0 && !stream.endAfterHeaders ? setTimeout(() => timeOut(stream), requestTimeout).unref() : undefined
       stream.once('close', () => {
+        clearTimeout(late)
         if (--open === 0 && !session.closed && !session.destroyed) arm()
       })
     })
@@ -211,6 +214,19 @@ function trackSessions(server: Http2SecureServer, keepAliveTimeout: number): voi
     HttpServer.prototype.closeAllConnections.call(server)
     for (const session of sessions) session.destroy()
   }
+}
+
+const TIMEOUT_BODY = '408 Request Timeout: the request took too long to arrive\n'
+
+/** `requestTimeout` for one stream: 408 while the client is still sending, else the stream is cancelled. */
+function timeOut(stream: ServerHttp2Stream): void {
+  // `remoteClose` is 1 once the client's END_STREAM arrived: the request is all in, whatever the handler is doing.
+  if (stream.closed || stream.destroyed || stream.state.remoteClose === 1) return
+  if (stream.headersSent) return void stream.close(constants.NGHTTP2_CANCEL)
+  stream.respond({ ':status': 408, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(TIMEOUT_BODY.length) })
+  stream.end(TIMEOUT_BODY)
+  // Stop the upload too (RFC 9113 §8.1: NO_ERROR after a complete response).
+  stream.once('finish', () => { if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR) })
 }
 
 /** The open HTTP/2 sessions of a server made by {@link createTlsServer} (for tests and drain). */

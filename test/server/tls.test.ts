@@ -241,6 +241,34 @@ describe('listen({ tls }) over HTTP/2', () => {
     assert.equal(await fds(), baseline)
   })
 
+  it('answers 408 to a stream whose upload takes longer than requestTimeout', { timeout: 10_000 }, async (t) => {
+    const app = new Carafe()
+    app.post('/up', async (c) => `${(await c.req.text()).length}`)
+    app.post('/slow', async (c) => {
+      const text = await c.req.text()
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      return `${text.length}`
+    })
+    const s = await serveTls(t, app, { requestTimeout: 400 })
+    const session = h2connect(t, s.port)
+    const t0 = Date.now()
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const stream = session.request({ ':method': 'POST', ':path': '/up' })
+      let status = 0
+      let body = ''
+      stream.on('response', (h) => { status = Number(h[':status']) })
+      stream.on('data', (d: Buffer) => { body += d.toString() })
+      stream.on('end', () => resolve({ status, body }))
+      stream.on('error', reject)
+      stream.write('the start of a body that never ends')
+    })
+    assert.equal(res.status, 408)
+    assert.match(res.body, /^408 Request Timeout/)
+    assert.ok(Date.now() - t0 < 3000)
+    // A request that arrives in time is not cut, even when its handler is slower than the timeout.
+    assert.equal((await h2request(session, { ':method': 'POST', ':path': '/slow' }, 'abc')).body.toString(), '3')
+  })
+
   it('answers 400 to plain HTTP sent to the TLS port, at once', async (t) => {
     const app = new Carafe()
     app.get('/', () => 'ok')
