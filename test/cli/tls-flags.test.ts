@@ -114,6 +114,16 @@ describe('carafe run with TLS', () => {
     assert.equal(await curl(['--http1.1', '-A', 'x', '-w', ' %{http_version}', `${base}/`]), 'https x 1.1')
   })
 
+  it('keeps the --self-signed certificate in the app\'s folder', { timeout: 30_000 }, async (t) => {
+    const dir = await appDir()
+    const file = path.join(dir, 'app.ts')
+    await writeFile(file, `import { Carafe } from 'carafe'\nconst app = new Carafe()\napp.get('/', (c) => c.req.url)\nexport default app\n`)
+    const p = spawnCli(t, ['run', file, '--host', '127.0.0.1', '--port', '0', '--self-signed'])
+    const base = await httpsBanner(p)
+    assert.equal(await curl([`${base}/`]), `${base}/`)
+    assert.equal((await stat(path.join(dir, '.carafe/tls/localhost-key.pem'))).mode & 0o777, 0o600)
+  })
+
   it('prints one line for a missing key file and exits 1', { timeout: 30_000 }, async (t) => {
     const { certFile } = await testCert()
     const dir = await appDir()
