@@ -79,6 +79,25 @@ describe('listen({ tls }) over HTTP/2', () => {
     assert.equal((await h2request(session, { ':method': 'POST', ':path': '/json', 'content-type': 'application/json' }, '1')).status, 200)
   })
 
+  it('sends 100 Continue on HTTP/2 only when the body is read', async (t) => {
+    const app = new Carafe({ bodyLimit: 1000 })
+    app.post('/echo', async (c) => `${(await c.req.text()).length}`)
+    const s = await serveTls(t, app)
+    const session = h2connect(t, s.port)
+    const attempt = (length: number): Promise<{ status: number; continued: boolean }> => new Promise((resolve, reject) => {
+      const stream = session.request({ ':method': 'POST', ':path': '/echo', 'content-length': String(length), expect: '100-continue' })
+      let continued = false
+      let status = 0
+      stream.on('continue', () => { continued = true; stream.end('x'.repeat(length)) })
+      stream.on('response', (h) => { status = Number(h[':status']) })
+      stream.on('data', () => {})
+      stream.on('end', () => resolve({ status, continued }))
+      stream.on('error', reject)
+    })
+    assert.deepEqual(await attempt(5000), { status: 413, continued: false })
+    assert.deepEqual(await attempt(10), { status: 200, continued: true })
+  })
+
   it('streams a large static file, answers HEAD without a body, and serves a Response', async (t) => {
     const root = await mkdtemp(path.join(tmpdir(), 'carafe-h2-static-'))
     const data = randomBytes(3 * 1024 * 1024 + 17)
