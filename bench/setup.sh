@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install what the benchmarks need: the load generator and the peer servers from Debian
-# (wrk, nginx, Python's http.server), and the peer frameworks from npm (bench/package.json).
+# (wrk, h2load, nginx, Python's http.server), and the peer frameworks from npm (bench/package.json).
 set -euo pipefail
 cd "$(dirname "$0")"
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
+command -v h2load >/dev/null || missing+=(nghttp2-client) # HTTP/2 load for h2.mjs
+command -v openssl >/dev/null || missing+=(openssl)
 command -v taskset >/dev/null || missing+=(util-linux)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 [ -x /usr/bin/python3 ] || missing+=(python3)

@@ -3,6 +3,7 @@ import { readFileSync, existsSync, realpathSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { nearest, parseFlags, parsePort, UsageError } from './args.js'
+import { TLS_FLAGS, TLS_HELP, tlsOptionsFromFlags, tlsToEnv } from './tls-flags.js'
 
 export const HELP = `Usage: carafe <command> [options]
 
@@ -18,6 +19,7 @@ Commands:
       --reload            restart when a file in the app's folder changes
       --ignore GLOB       with --reload: do not restart for files matching GLOB (repeatable)
       --log FORMAT        access log: default, common, combined, json or off
+      --cert FILE, --key FILE, --self-signed   serve HTTPS and HTTP/2
   routes <file>           Print the app's route table, like flask routes
   secret                  Print a fresh random secret for CARAFE_SECRET
   db <command>            Migrations and the database: new, migrate, rollback, status,
@@ -42,7 +44,7 @@ Options:
                           'logs/' or '*.csv' (repeatable; node_modules, .git, .carafe,
                           uploads/, data/ and *.db, *-wal, *-shm, *-journal are ignored)
       --log FORMAT        access log: default, common, combined, json or off
-  -h, --help              show this help
+${TLS_HELP}  -h, --help              show this help
 `
 
 /** `carafe routes --help`. */
@@ -67,6 +69,7 @@ const RUN_FLAGS = {
   reload: { type: 'boolean' },
   ignore: { type: 'string', multiple: true },
   log: { type: 'string' },
+  ...TLS_FLAGS,
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -127,6 +130,7 @@ async function runCommand(argv: string[]): Promise<void> {
     if (!['default', 'common', 'combined', 'json', 'off'].includes(log)) throw new UsageError(`--log takes default, common, combined, json or off, not "${log}"`, RUN_HELP)
     process.env.CARAFE_LOG = log
   }
+  tlsToEnv(tlsOptionsFromFlags(values, RUN_HELP))
   process.env.CARAFE_APP_FILE = file
   // The reloader's children inherit all of this through the environment, so each start is
   // warned once and the secret is made once.

@@ -4,11 +4,13 @@ import { listen, type CarafeServer } from '../server/serve.js'
 import type { StaticOptions } from '../static/options.js'
 import { createFolderApp } from '../static/serve-folder.js'
 import { parseFlags, parsePort, UsageError } from './args.js'
+import { PYTHON_TLS_FLAGS, TLS_FLAGS, TLS_HELP, tlsOptionsFromFlags } from './tls-flags.js'
+import type { TlsOptions } from '../server/tls.js'
 
 /** `carafe serve --help`. */
 export const SERVE_HELP = `Usage: carafe serve [dir] [port] [options]
 
-Serve the files of a folder over HTTP, like python -m http.server: index.html for
+Serve the files of a folder over HTTP (or HTTPS), like python -m http.server: index.html for
 a folder that has one, a listing for one that has not, one log line per request.
 
 Arguments:
@@ -28,6 +30,9 @@ Options:
                           they revalidate each time, so edits show up at once)
       --gzip              compress text files with gzip on the fly
       --brotli            compress text files with Brotli on the fly
+${TLS_HELP}      --tls-cert FILE, --tls-key FILE, --tls-password-file FILE
+                          the same, with Python 3.14's names (the password
+                          file's first line decrypts the key)
   -q, --quiet             do not log requests
   -h, --help              show this help
 
@@ -35,6 +40,7 @@ Examples:
   carafe serve                    the current folder on port 8000
   carafe serve public 3000        ./public on port 3000
   carafe serve -b 127.0.0.1 --spa dist
+  carafe serve --self-signed 8443 HTTPS and HTTP/2 on https://localhost:8443/
 `
 
 const FLAGS = {
@@ -50,6 +56,8 @@ const FLAGS = {
   gzip: { type: 'boolean' },
   brotli: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  ...TLS_FLAGS,
+  ...PYTHON_TLS_FLAGS,
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -59,6 +67,8 @@ interface ServeSettings {
   port: number
   host: string | undefined
   quiet: boolean
+  /** HTTPS, from --cert/--key/--self-signed; `undefined` for HTTP. */
+  tls: TlsOptions | undefined
   options: StaticOptions
 }
 
@@ -85,6 +95,7 @@ export function parseServeArgs(argv: string[]): ServeSettings | 'help' {
     port: port ?? 8000,
     host: typeof v.bind === 'string' ? v.bind : undefined,
     quiet: v.quiet === true,
+    tls: tlsOptionsFromFlags(v, SERVE_HELP),
     options: {
       listing: v['no-listing'] !== true,
       dotfiles: v.dotfiles === true,
@@ -117,9 +128,16 @@ export async function serveCommand(argv: string[]): Promise<void> {
   let server: CarafeServer
   try {
     // Ctrl+C should not wait long for downloads in flight (Python drops them at once).
-    server = await listen(app, { port: s.port, host: s.host, log: s.quiet ? false : 'default', shutdownTimeout: 2000 })
+    // A self-signed certificate is kept in the working directory's .carafe/, never in the folder served.
+    const tls = s.tls !== undefined && 'selfSigned' in s.tls ? { selfSigned: true as const, dir: process.cwd() } : s.tls
+    server = await listen(app, { port: s.port, host: s.host, log: s.quiet ? false : 'default', shutdownTimeout: 2000, tls })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
+    if (err.code?.startsWith('ERR_TLS') === true || err.code === 'ERR_MISSING_DEPENDENCY') {
+      console.error(`carafe serve: cannot serve HTTPS: ${err.message}`)
+      process.exitCode = 1
+      return
+    }
     const where = `${s.host ?? '::'} port ${s.port}`
     const why = err.code === 'EADDRINUSE' ? 'the port is already in use (pick another: carafe serve --port 8001)'
       : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
@@ -129,7 +147,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     return
   }
   const h = server.host
-  console.log(`Serving HTTP on ${h} port ${server.port} (http://${h.includes(':') ? `[${h}]` : h}:${server.port}/) ...`)
+  const scheme = server.secure ? 'https' : 'http'
+  console.log(`Serving ${scheme.toUpperCase()} on ${h} port ${server.port} (${scheme}://${h.includes(':') ? `[${h}]` : h}:${server.port}/) ...`)
   await new Promise<void>((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals): void => {

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseFlags, parsePort, UsageError } from './args.js'
+import { TLS_FLAGS, TLS_HELP, tlsOptionsFromFlags, tlsToEnv } from './tls-flags.js'
 
 /** `carafe start --help`. */
 export const START_HELP = `Usage: carafe start <file> [options]
@@ -24,7 +25,7 @@ Options:
       --max-requests N       recycle a worker after N requests (default: 0, never)
       --max-requests-jitter N
                              plus up to N more, at random per worker (default: 0)
-  -h, --help                 show this help
+${TLS_HELP}  -h, --help                 show this help
 `
 
 const START_FLAGS = {
@@ -37,6 +38,7 @@ const START_FLAGS = {
   'graceful-timeout': { type: 'string' },
   'max-requests': { type: 'string' },
   'max-requests-jitter': { type: 'string' },
+  ...TLS_FLAGS,
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -82,6 +84,19 @@ export async function startCommand(argv: string[]): Promise<void> {
     }
     process.env.CARAFE_TRUST_PROXY = value
   }
+  // The certificate is read and checked here, once: a bad path is one line before anything
+  // starts, and a development certificate is made once, not by each worker at the same time.
+  const tls = tlsOptionsFromFlags(values, START_HELP)
+  if (tls !== undefined) {
+    const { loadTls } = await import('../server/tls.js')
+    try {
+      await loadTls(tls)
+    } catch (e) {
+      console.error(`carafe: cannot serve HTTPS: ${(e as Error).message}`)
+      process.exit(1)
+    }
+    tlsToEnv(tls)
+  }
   const { moduleTypeWarning } = await import('./module-type.js')
   const warning = moduleTypeWarning(file)
   if (warning !== undefined) console.error(warning)
@@ -99,7 +114,7 @@ export async function startCommand(argv: string[]): Promise<void> {
     maxRequestsJitter: count(str('max-requests-jitter'), 'max-requests-jitter', 0),
     env: { CARAFE_LOG: log },
     log: (line) => console.error(line),
-    onListening: (a) => console.log(banner(a.host, a.port, workers)),
+    onListening: (a) => console.log(banner(a.host, a.port, workers, tls !== undefined)),
   })
   let code: number
   try {
@@ -117,7 +132,7 @@ export async function startCommand(argv: string[]): Promise<void> {
 }
 
 /** The line printed once the socket is bound. */
-function banner(host: string, port: number, workers: number): string {
+function banner(host: string, port: number, workers: number, secure: boolean): string {
   const urlHost = host === '::' || host === '0.0.0.0' ? 'localhost' : host.includes(':') ? `[${host}]` : host
-  return `Serving HTTP on ${host} port ${port} (http://${urlHost}:${port}/) with ${workers} worker${workers === 1 ? '' : 's'} ...`
+  return `Serving ${secure ? 'HTTPS' : 'HTTP'} on ${host} port ${port} (${secure ? 'https' : 'http'}://${urlHost}:${port}/) with ${workers} worker${workers === 1 ? '' : 's'} ...`
 }

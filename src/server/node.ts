@@ -8,6 +8,7 @@ import type { AppServices } from '../core/services.js'
 import type { AccessLog } from './access-log.js'
 import { HOST_RE } from '../util/proxy.js'
 import { copyResponseHeaders, exactLength, isFramingHeader } from './framing.js'
+import { dropConnectionHeaders, h2Authority, headerListSize, resetAfter } from './h2.js'
 
 interface NodeApp extends AppServices {
   readonly requestSettings: RequestSettings
@@ -24,6 +25,13 @@ export interface NodeHandlerOptions {
   state: { closing: boolean; open?: number }
   /** Requests arrive over TLS (for `c.req.url`). */
   secure?: boolean
+  /**
+   * HTTP/2 requests may arrive (an `Http2SecureServer`'s compat `Http2ServerRequest` and
+   * `Http2ServerResponse`, which this door serves as it serves `node:http`'s objects).
+   */
+  http2?: boolean
+  /** With `http2`: the largest HTTP/2 header list (RFC 9113 §6.5.2 size), 431 past it; HTTP/1's limit is Node's parser's. @default 16384 */
+  maxHeaderSize?: number
 }
 
 const NO_PARAMS = Object.freeze({}) as Record<string, unknown>
@@ -44,16 +52,22 @@ let goodHost = ''
 export function createNodeHandler(app: NodeApp, options: NodeHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { log, maxUrlLength, state } = options
   const secure = options.secure === true
+  const http2 = options.http2 === true
+  const maxHeaderSize = options.maxHeaderSize ?? 16384
   return function carafeNode(req, res) {
+    // The one HTTP/2 test on the plain-HTTP path: `http2` is false there.
+    const h2 = http2 && req.httpVersionMajor === 2
     // A lone connection has nothing to batch with: its answers go out at once.
     if (state.open !== undefined && state.open > 1) startTurn()
     const url = req.url ?? '/'
     if (url.length > maxUrlLength) return refuse(req, res, 414, `the URL is longer than ${maxUrlLength} characters`, log)
     const q = url.indexOf('?')
     let path = q < 0 ? url : url.slice(0, q)
-    let host = rawHost(req.rawHeaders)
+    // Node announces SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it on what arrives.
+    if (h2 && headerListSize(req.rawHeaders) > maxHeaderSize) return refuse(req, res, 431, `the request headers are larger than ${maxHeaderSize} bytes`, log)
+    let host = h2 ? h2Authority(req.rawHeaders) : rawHost(req.rawHeaders)
     // RFC 9112 §3.2: two Host headers are a 400; Node would keep the first, a proxy in front may have used the other.
-    if (host === null) return refuse(req, res, 400, 'the request has more than one Host header', log)
+    if (host === null) return refuse(req, res, 400, h2 ? 'the request has more than one Host header, or one that differs from :authority' : 'the request has more than one Host header', log)
     if (path.charCodeAt(0) !== 47 /* / */) {
       // RFC 9112 §3.2: absolute-form targets come from proxies; `*` only with OPTIONS. Its
       // authority replaces the Host header (§3.2.2), so it is checked the same way.
@@ -69,7 +83,8 @@ export function createNodeHandler(app: NodeApp, options: NodeHandlerOptions): (r
       goodHost = host
     }
     const c = new Context(app, new NodeRequest(req, path, q < 0 ? '' : url.slice(q + 1), app.requestSettings, secure, host), NO_PARAMS)
-    if (state.closing) c.header('connection', 'close')
+    // RFC 9113 §8.2.2: no Connection header in HTTP/2; a draining session sends GOAWAY instead.
+    if (state.closing && !h2) c.header('connection', 'close')
     const pending = app.dispatcher().handle(c)
     if (pending === undefined) defer(c, req, res, log)
     else {
@@ -177,7 +192,21 @@ class NodeRequest extends CarafeRequest {
   headers(): Array<[string, string]> {
     const raw = this.#req.rawHeaders
     const out: Array<[string, string]> = []
-    for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!])
+    let cookie = -1
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!
+      // HTTP/2's pseudo-headers (`:method`, `:path`, `:authority`…) are the request line, not headers.
+      if (name.charCodeAt(0) === 58 /* : */) continue
+      // RFC 9113 §8.2.3: HTTP/2 may split Cookie into one field per crumb; they join with "; ", never ", ".
+      if (name === 'cookie' && this.#req.httpVersionMajor === 2) {
+        if (cookie >= 0) {
+          out[cookie]![1] += `; ${raw[i + 1]!}`
+          continue
+        }
+        cookie = out.length
+      }
+      out.push([name.toLowerCase(), raw[i + 1]!])
+    }
     return out
   }
 
@@ -249,8 +278,11 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
   const body = c.responseBody
   const status = c.statusCode
   if (c.req.bodyRefused) {
-    res.shouldKeepAlive = false
-    lingerAfter(req)
+    if (req.httpVersionMajor === 2) resetAfter(req)
+    else {
+      res.shouldKeepAlive = false
+      lingerAfter(req)
+    }
   }
   if (c.req.hasCleanups) {
     const run = (): void => {
@@ -283,6 +315,7 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
       res.writeHead(status, SIZED)
     } else {
       const headers = headerObject(type, extra)
+      if (req.httpVersionMajor === 2) dropConnectionHeaders(headers)
       if (sized && headers['content-length'] === undefined) headers['content-length'] = String(length)
       res.writeHead(status, headers)
     }
@@ -292,7 +325,12 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
     return
   }
   if (body instanceof Response) return void writeFetchResponse(c, body, req, res, log)
-  res.writeHead(status, extra === null ? (type === null ? [] : typeHeaders(type)) : headerObject(type, extra))
+  if (extra === null) res.writeHead(status, type === null ? [] : typeHeaders(type))
+  else {
+    const headers = headerObject(type, extra)
+    if (req.httpVersionMajor === 2) dropConnectionHeaders(headers)
+    res.writeHead(status, headers)
+  }
   if ('kind' in body && body.kind === 'file') {
     if (req.method === 'HEAD' || body.end < body.start) {
       res.end()
@@ -325,7 +363,8 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
 function whenWritable(req: IncomingMessage, res: ServerResponse, log: AccessLog | null, start: () => void, drop: () => void, r: CarafeRequest): void {
   // The address is gone from the socket once it closes; read now, Node keeps it (a download cut by Ctrl+C is logged with it).
   if (log !== null) void req.socket.remoteAddress
-  if (res.socket !== null && !res.destroyed) return start()
+  // An HTTP/2 stream is its own queue (no pipelining): it may write at once.
+  if (req.httpVersionMajor === 2 || (res.socket !== null && !res.destroyed)) return start()
   const gone = (): void => {
     res.off('socket', onSocket)
     drop()
@@ -479,11 +518,14 @@ function rawHost(raw: string[]): string | undefined | null {
   return host
 }
 
-/** Answer a request Carafe refuses before dispatch (414, 400), closing the connection. */
+/** Answer a request Carafe refuses before dispatch (414, 431, 400), closing the connection (HTTP/1; on HTTP/2 only the stream ends). */
 function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, log: AccessLog | null): void {
-  res.shouldKeepAlive = false
-  const text = `${status} ${status === 414 ? 'URI Too Long' : 'Bad Request'}: ${message}\n`
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
+  const text = `${status} ${status === 414 ? 'URI Too Long' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}: ${message}\n`
+  if (req.httpVersionMajor === 2) res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' })
+  else {
+    res.shouldKeepAlive = false
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
+  }
   res.end(text)
   if (log !== null) log.write(req, status, Buffer.byteLength(text), null)
 }
@@ -495,7 +537,10 @@ function crash(error: unknown, res: ServerResponse): void {
     // A `writeHead` that threw (a header value Node refuses) has already set the status
     // text and maybe some headers: the 500 must carry none of them ("500 OK").
     for (const name of res.getHeaderNames()) res.removeHeader(name)
-    res.writeHead(500, 'Internal Server Error', { 'content-type': 'text/plain; charset=utf-8', 'content-length': '26', connection: 'close' })
+    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': '26' }
+    // HTTP/2 has neither a Connection header nor a reason phrase (Node warns about both).
+    if (res.req?.httpVersionMajor === 2) res.writeHead(500, headers)
+    else res.writeHead(500, 'Internal Server Error', { ...headers, connection: 'close' })
     res.end('500 Internal Server Error\n')
   } else res.destroy()
 }

@@ -3,10 +3,12 @@ import { realpathSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Socket } from 'node:net'
+import { bindServer } from './bind.js'
 import { AccessLog, type AccessLogFormat } from './access-log.js'
 import { cleanups, continueOnRead, createNodeHandler } from './node.js'
 import type { Carafe } from '../core/app.js'
 import { runUnfinishedCleanups, type RequestSettings } from '../core/request.js'
+import type { TlsOptions } from './tls.js'
 
 /** Options for `app.listen()`. Every limit is on by default. */
 export interface ListenOptions {
@@ -40,22 +42,39 @@ export interface ListenOptions {
    * until the deadline, since a proxy may be sending a request on one.
    */
   external?: boolean
+  /**
+   * Serve HTTPS: the certificate and key (PEM text, PEM files, or `{ selfSigned: true }` for
+   * local development). `false` or absent: plain HTTP. See {@link TlsOptions}.
+   * @default undefined (plain HTTP)
+   */
+  tls?: TlsOptions | false
+  /**
+   * With `tls`: speak HTTP/2 to clients that offer it (ALPN), HTTP/1.1 to the others, on the
+   * same port. `false`: HTTPS over HTTP/1.1 only. Ignored without `tls` (no cleartext h2c).
+   * @default true
+   */
+  http2?: boolean
+  /** Streams one HTTP/2 connection may have open at once (announced in its SETTINGS). @default 100 */
+  maxConcurrentStreams?: number
 }
 
 /** Options for `run()`: `listen()`'s, plus whether to print the banner. */
 export interface RunOptions extends ListenOptions {
   /** Turn on debug mode (error pages with stack and source for loopback clients). @default the app's setting */
   debug?: boolean
-  /** Print the `Serving HTTP on …` line. @default true */
+  /** Print the `Serving HTTP on …` (`Serving HTTPS on …`) line. @default true */
   quiet?: boolean
 }
 
 /** A listening server. */
 export interface CarafeServer {
+  /** Node's server: an `http.Server`, or with `tls` an `https.Server` or `http2.Http2SecureServer` (typed as the first, whose methods they share). */
   readonly server: Server
   readonly host: string
   readonly port: number
-  /** A URL a browser on this machine can open, e.g. `http://localhost:8000/`. */
+  /** Whether it serves HTTPS. */
+  readonly secure: boolean
+  /** A URL a browser on this machine can open, e.g. `http://localhost:8000/` (`https://` with `tls`). */
   readonly url: string
   /** Stop accepting, let in-flight requests finish (bounded), close idle keep-alive sockets, run shutdown hooks. */
   close(): Promise<void>
@@ -66,15 +85,22 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
   const state = { closing: false, open: 0 }
   const log = options.log === undefined || options.log === false ? null : new AccessLog(options.log)
   const maxHeaderSize = options.maxHeaderSize ?? 16384
-  const handler = createNodeHandler(app, { log, maxUrlLength: options.maxUrlLength ?? 8192, state })
-  const server = createServer({
+  // Certificates are read (and checked) before anything starts: a bad path fails here.
+  const tlsModule = options.tls === undefined || options.tls === false ? null : await import('./tls.js')
+  const tls = tlsModule === null ? null : await tlsModule.loadTls(options.tls as TlsOptions)
+  const http2 = tls !== null && options.http2 !== false
+  const handler = createNodeHandler(app, { log, maxUrlLength: options.maxUrlLength ?? 8192, state, secure: tls !== null, http2, maxHeaderSize })
+  const limits = {
     maxHeaderSize,
     headersTimeout: options.headersTimeout ?? 30_000,
     requestTimeout: options.requestTimeout ?? 300_000,
     keepAliveTimeout: options.keepAliveTimeout ?? 65_000,
     // Check for timed-out heads every second rather than Node's 30 s, so 408 comes on time.
     connectionsCheckingInterval: Math.min(1000, options.headersTimeout ?? 30_000),
-  }, handler)
+  }
+  const server = tlsModule === null || tls === null
+    ? createServer(limits, handler)
+    : tlsModule.createTlsServer(tls, { ...limits, maxConcurrentStreams: options.maxConcurrentStreams ?? 100 }, http2, handler)
   // Open connections, for the Node door: with one, batching its writes has nothing to batch.
   server.on('connection', (socket: Socket) => {
     state.open++
@@ -92,7 +118,7 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, log))
   await app.startup()
   const external = options.external === true
-  const host = external ? process.env.CARAFE_BOUND_HOST || (options.host ?? '::') : await bind(server, options.port ?? 8000, options.host)
+  const host = external ? process.env.CARAFE_BOUND_HOST || (options.host ?? '::') : await bindServer(server, options.port ?? 8000, options.host)
   const addr = server.address()
   const port = external ? Number(process.env.CARAFE_BOUND_PORT ?? options.port ?? 8000) : typeof addr === 'object' && addr !== null ? addr.port : options.port ?? 8000
   const shown = host === '::' || host === '0.0.0.0' ? 'localhost' : host.includes(':') ? `[${host}]` : host
@@ -101,34 +127,17 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     server,
     host,
     port,
-    url: `http://${shown}:${port}/`,
+    secure: tls !== null,
+    url: `${tls === null ? 'http' : 'https'}://${shown}:${port}/`,
     close() {
       app.markDraining()
-      closing ??= (external ? drainKeepingIdle : drain)(server, state, options.shutdownTimeout ?? 10_000, app.requestSettings).then(() => { log?.flush(); return app.shutdown() })
+      // HTTP/2 sessions get a GOAWAY at once (HTTP/2's "Connection: close": streams in flight finish, the client opens a new connection for the next).
+      const goAway = (): void => { if (tlsModule !== null) for (const session of tlsModule.openSessions(server)) session.close() }
+      const timeout = options.shutdownTimeout ?? 10_000
+      closing ??= (external ? drainKeepingIdle(server, state, timeout, app.requestSettings, goAway) : drain(server, state, timeout, app.requestSettings)).then(() => { log?.flush(); return app.shutdown() })
       return closing
     },
   }
-}
-
-function bind(server: Server, port: number, host: string | undefined): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const attempt = (h: string, fallback: string | null): void => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        server.off('listening', onListening)
-        // No IPv6 on this machine: fall back to IPv4, as Python does.
-        if (fallback !== null && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) attempt(fallback, null)
-        else reject(err)
-      }
-      const onListening = (): void => {
-        server.off('error', onError)
-        const a = server.address()
-        resolve(typeof a === 'object' && a !== null ? a.address : h)
-      }
-      server.once('error', onError).once('listening', onListening)
-      server.listen(port, h)
-    }
-    attempt(host ?? '::', host === undefined ? '0.0.0.0' : null)
-  })
 }
 
 /** Stop accepting; close idle keep-alive sockets as they become idle; force the rest after `timeout`; remove what cut-off requests left. */
@@ -155,8 +164,9 @@ async function drain(server: Server, state: { closing: boolean }, timeout: numbe
  * cut before the deadline: a proxy reusing its upstream connections may be sending a
  * request on one at this very moment, and would answer its client 502.
  */
-async function drainKeepingIdle(server: Server, state: { closing: boolean; open: number }, timeout: number, settings: RequestSettings): Promise<void> {
+async function drainKeepingIdle(server: Server, state: { closing: boolean; open: number }, timeout: number, settings: RequestSettings, goAway: () => void): Promise<void> {
   state.closing = true
+  goAway()
   const deadline = Date.now() + timeout
   await new Promise<void>((resolve) => {
     const poll = setInterval(() => {
@@ -192,7 +202,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, log: Acce
 
 /**
  * Serve until Ctrl+C or SIGTERM: the `run()` of Bottle and Flask. Settings from the CLI
- * (`CARAFE_HOST`, `CARAFE_PORT`, `CARAFE_DEBUG`, `CARAFE_LOG`) override the code's, so
+ * (`CARAFE_HOST`, `CARAFE_PORT`, `CARAFE_DEBUG`, `CARAFE_LOG`, and `CARAFE_TLS_CERT` with
+ * `CARAFE_TLS_KEY` or `CARAFE_TLS_SELF_SIGNED=1` for HTTPS) override the code's, so
  * `carafe run app.ts --port 9000` works on an app that says `run({ port: 8000 })`. Inside a
  * test it does nothing (see `shouldListen`), so tests can import the app module.
  */
@@ -200,6 +211,9 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
   // `carafe routes` imports the script only to read its routes.
   if (process.env.CARAFE_NO_LISTEN === '1' || !shouldListen(callStack)) return undefined
   const env = process.env
+  const tls: TlsOptions | false | undefined = env.CARAFE_TLS_SELF_SIGNED === '1' ? { selfSigned: true }
+    : env.CARAFE_TLS_CERT !== undefined ? { certFile: env.CARAFE_TLS_CERT, keyFile: env.CARAFE_TLS_KEY ?? env.CARAFE_TLS_CERT }
+      : options.tls
   const { isWorker, serveAsWorker } = await import('./worker.js')
   if (isWorker()) {
     if (app.secrets.length === 0) {
@@ -209,7 +223,7 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
     ;(app as { debug: boolean }).debug = false
     const logEnv = env.CARAFE_LOG
     const log = logEnv === 'off' ? false : (logEnv as AccessLogFormat | undefined) ?? options.log ?? 'combined'
-    return serveAsWorker(app, { ...options, log, quiet: true }, listen)
+    return serveAsWorker(app, { ...options, log, quiet: true, tls }, listen)
   }
   const port = env.CARAFE_PORT !== undefined ? Number(env.CARAFE_PORT) : options.port
   const host = env.CARAFE_HOST ?? options.host
@@ -222,9 +236,14 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
   }
   let server: CarafeServer
   try {
-    server = await listen(app, { ...options, port, host, log })
+    server = await listen(app, { ...options, port, host, log, tls })
   } catch (e) {
     const err = e as NodeJS.ErrnoException
+    // A certificate or key that cannot be used: the message names the file.
+    if (err.code?.startsWith('ERR_TLS') === true || err.code === 'ERR_MISSING_DEPENDENCY') {
+      console.error(`carafe: cannot serve HTTPS: ${err.message}`)
+      process.exit(1)
+    }
     const where = `${host ?? '::'} port ${port ?? 8000}`
     if (err.code === 'EADDRINUSE') console.error(`carafe: cannot serve on ${where}: the port is already in use (pick another with --port)`)
     else if (err.code === 'EACCES') console.error(`carafe: cannot serve on ${where}: permission denied (ports below 1024 need privileges)`)
@@ -235,7 +254,8 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
     const h = server.host
     const urlHost = h.includes(':') ? `[${h}]` : h
     const warning = debug ? '\n * Debug mode: on. Error pages show source code to local visitors; never use it in production.' : ''
-    console.log(`Serving HTTP on ${h} port ${server.port} (http://${urlHost}:${server.port}/) ...${warning}`)
+    const scheme = server.secure ? 'https' : 'http'
+    console.log(`Serving ${scheme.toUpperCase()} on ${h} port ${server.port} (${scheme}://${urlHost}:${server.port}/) ...${warning}`)
   }
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {

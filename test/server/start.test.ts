@@ -4,7 +4,9 @@ import http from 'node:http'
 import net from 'node:net'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import https from 'node:https'
 import { appDir, spawnCli, type Spawned } from '../helpers/spawn.js'
+import { h2connect, h2request, testCert } from '../helpers/tls.js'
 
 const SECRET = 'start-tests-secret-0123456789abcdefghijklmnop'
 
@@ -34,7 +36,7 @@ async function start(t: TestContext, args: string[] = [], source = APP('v1'), en
   const file = path.join(dir, 'app.ts')
   await writeFile(file, source)
   const p = spawnCli(t, ['start', file, '--port', '0', '--host', '127.0.0.1', '--log', 'off', ...args], { CARAFE_SECRET: SECRET, CARAFE_DEV_SECRET: undefined, ...env })
-  const m = await p.waitFor(/Serving HTTP on \S+ port (\d+)/, 15_000)
+  const m = await p.waitFor(/Serving HTTPS? on \S+ port (\d+)/, 15_000)
   const port = Number(m[1])
   const workers = Number(/--workers/.test(args.join(' ')) ? args[args.indexOf('--workers') + 1] : 1)
   await readyCount(p, workers)
@@ -239,13 +241,52 @@ describe('carafe start', { timeout: 120_000 }, () => {
     assert.equal(q.stderr().trim(), `carafe: cannot serve on 127.0.0.1 port ${port}: the port is already in use (pick another with --port)`)
   })
 
+  it('serves HTTP/2 and HTTPS/1.1 from its workers with --cert/--key, and drains an HTTP/2 session with a GOAWAY while its stream in flight finishes', async (t) => {
+    const { certFile, keyFile } = await testCert()
+    const s = await start(t, ['--workers', '2', '--cert', certFile, '--key', keyFile])
+    assert.match(s.p.stdout(), /Serving HTTPS on 127\.0\.0\.1 port \d+ \(https:\/\/127\.0\.0\.1:\d+\/\) with 2 workers/)
+    const session = h2connect(t, s.port)
+    const r = await h2request(session, { ':path': '/' })
+    assert.equal(r.status, 200)
+    assert.match(r.body.toString(), /^v1 \d+$/)
+    const h1 = await new Promise<string>((resolve, reject) => {
+      https.get(`https://127.0.0.1:${s.port}/`, { rejectUnauthorized: false, agent: false }, (res) => {
+        let body = ''
+        res.on('data', (d) => { body += d }).on('end', () => resolve(`${res.httpVersion} ${res.statusCode} ${body}`))
+      }).on('error', reject)
+    })
+    assert.match(h1, /^1\.1 200 v1 /)
+    let goaway = false
+    session.once('goaway', () => { goaway = true })
+    const slow = h2request(session, { ':path': '/slow' })
+    await sleep(200)
+    s.p.child.kill('SIGTERM')
+    const done = await slow
+    assert.equal(done.status, 200)
+    assert.match(done.body.toString(), /^slow done/)
+    assert.ok(goaway, 'the session got a GOAWAY')
+    assert.equal(await exitsWithin(s.p, 10_000), 0)
+  })
+
+  it('a bad certificate path is one line naming the file, exit 1', async (t) => {
+    const dir = await appDir()
+    t.after(() => rm(dir, { recursive: true, force: true }))
+    const file = path.join(dir, 'app.ts')
+    await writeFile(file, APP('v1'))
+    const p = spawnCli(t, ['start', file, '--port', '0', '--host', '127.0.0.1', '--cert', path.join(dir, 'nope.pem')], { CARAFE_SECRET: SECRET })
+    assert.equal(await exitsWithin(p, 10_000), 1)
+    const lines = p.stderr().trim().split('\n')
+    assert.equal(lines.length, 1, p.stderr())
+    assert.match(lines[0]!, /^carafe: cannot serve HTTPS: .*nope\.pem/)
+  })
+
   it('reads a .env file next to the app without overriding the environment', async (t) => {
     const s = await start(t, [], APP('v1', `app.get('/env', () => (process.env.FROM_DOTENV ?? '-') + ' ' + (process.env.BOTH ?? '-'))`), { BOTH: 'from-env' })
     s.p.child.kill('SIGKILL')
     await s.p.exited
     await writeFile(path.join(s.dir, '.env'), 'FROM_DOTENV=yes\nBOTH=from-file\n')
     const p = spawnCli(t, ['start', s.file, '--port', '0', '--host', '127.0.0.1', '--log', 'off'], { CARAFE_SECRET: SECRET, BOTH: 'from-env' })
-    const m = await p.waitFor(/Serving HTTP on \S+ port (\d+)/, 15_000)
+    const m = await p.waitFor(/Serving HTTPS? on \S+ port (\d+)/, 15_000)
     await readyCount(p, 1)
     assert.equal((await get(`http://127.0.0.1:${m[1]}/env`)).body, 'yes from-env')
   })

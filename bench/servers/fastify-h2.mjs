@@ -1,0 +1,14 @@
+// Fastify 5 over TLS with HTTP/2 (and HTTP/1.1 through ALPN), serving a folder with
+// @fastify/static, for bench/h2.mjs. Environment: PORT, TLS_CERT, TLS_KEY (PEM files), WWW.
+import { readFileSync } from 'node:fs'
+import Fastify from 'fastify'
+import fastifyStatic from '@fastify/static'
+
+const app = Fastify({
+  logger: false,
+  http2: true,
+  https: { allowHTTP1: true, cert: readFileSync(process.env.TLS_CERT), key: readFileSync(process.env.TLS_KEY) },
+})
+await app.register(fastifyStatic, { root: process.env.WWW })
+await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' })
+console.log('listening')
