@@ -223,6 +223,21 @@ describe('carafe start', { timeout: 120_000 }, () => {
     assert.doesNotMatch(p.stderr(), /restarting it/)
   })
 
+  it('stops a crash loop with a clear message: a worker that crashes and whose replacements all fail to start', async (t) => {
+    const extra = `import { existsSync, writeFileSync } from 'node:fs'
+const flag = new URL('./broken', import.meta.url)
+app.onStartup(() => { if (existsSync(flag)) throw new Error('the config went bad') })
+app.get('/break', () => { writeFileSync(flag, 'x'); setTimeout(() => process.exit(1), 5); return 'breaking' })`
+    const s = await start(t, [], APP('v1', extra))
+    await get(`${s.url}/break`)
+    assert.equal(await exitsWithin(s.p, 30_000), 1)
+    const err = s.p.stderr()
+    assert.match(err, /the config went bad/)
+    assert.match(err, /5 workers in a row failed to start: stopping/)
+    // Backed off between attempts: 100, 200, 400, 800 ms.
+    assert.match(err, /restarting it in 800 ms/)
+  })
+
   it('refuses to start without a secret, and a port in use is one clear line', async (t) => {
     const dir = await appDir()
     t.after(() => rm(dir, { recursive: true, force: true }))
