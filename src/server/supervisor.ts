@@ -30,12 +30,13 @@ export interface SupervisorOptions {
 }
 
 /** Messages between the supervisor and its workers, over the cluster IPC channel. */
-export type ToWorker = { carafe: 'conn' } | { carafe: 'drain' }
+export type ToWorker = { carafe: 'conn' } | { carafe: 'drain' } | { carafe: 'pub'; topic: string; message: unknown }
 export type FromWorker =
   | { carafe: 'ready'; url?: string }
   | { carafe: 'beat' }
   | { carafe: 'retire'; requests: number }
   | { carafe: 'fatal'; message: string }
+  | { carafe: 'pub'; topic: string; message: unknown }
 
 interface Slot {
   worker: Worker
@@ -222,6 +223,12 @@ export class Supervisor {
         return
       case 'fatal':
         slot.fatal = message.message
+        return
+      case 'pub':
+        // app.publish() in one worker: every other worker delivers it to its subscribers.
+        for (const other of this.#slots) {
+          if (other !== slot && other.ready && other.worker.isConnected()) other.worker.send({ carafe: 'pub', topic: message.topic, message: message.message } satisfies ToWorker, undefined, {}, () => {})
+        }
         return
     }
   }
