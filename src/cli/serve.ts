@@ -30,6 +30,8 @@ Options:
                           they revalidate each time, so edits show up at once)
       --gzip              compress text files with gzip on the fly
       --brotli            compress text files with Brotli on the fly
+      --live              reload open pages when a file changes (a script tag is added
+                          to HTML pages; CSS changes swap stylesheets without a reload)
 ${TLS_HELP}      --tls-cert FILE, --tls-key FILE, --tls-password-file FILE
                           the same, with Python 3.14's names (the password
                           file's first line decrypts the key)
@@ -55,6 +57,7 @@ const FLAGS = {
   cache: { type: 'string' },
   gzip: { type: 'boolean' },
   brotli: { type: 'boolean' },
+  live: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   ...TLS_FLAGS,
   ...PYTHON_TLS_FLAGS,
@@ -67,6 +70,8 @@ interface ServeSettings {
   port: number
   host: string | undefined
   quiet: boolean
+  /** Live reload (--live). */
+  live: boolean
   /** HTTPS, from --cert/--key/--self-signed; `undefined` for HTTP. */
   tls: TlsOptions | undefined
   options: StaticOptions
@@ -95,6 +100,7 @@ export function parseServeArgs(argv: string[]): ServeSettings | 'help' {
     port: port ?? 8000,
     host: typeof v.bind === 'string' ? v.bind : undefined,
     quiet: v.quiet === true,
+    live: v.live === true,
     tls: tlsOptionsFromFlags(v, SERVE_HELP),
     options: {
       listing: v['no-listing'] !== true,
@@ -124,7 +130,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
     process.exitCode = 1
     return
   }
-  const { app } = createFolderApp(s.dir, s.options)
+  // Live: pages are sent uncompressed so the tag can go in; the folder is watched.
+  const { app } = createFolderApp(s.dir, s.live ? { ...s.options, compress: false, precompressed: false } : s.options)
+  const stopWatching = s.live ? await watchLive(app, s.dir) : () => {}
   let server: CarafeServer
   try {
     // Ctrl+C should not wait long for downloads in flight (Python drops them at once).
@@ -155,6 +163,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       if (stopping) process.exit(130) // a second Ctrl+C: stop waiting for slow downloads
       stopping = true
       if (signal === 'SIGINT') console.log('\nKeyboard interrupt received, exiting.')
+      stopWatching()
       server.close().then(resolve, (e: unknown) => {
         console.error('carafe serve: error during shutdown:', e)
         process.exitCode = 1
@@ -164,4 +173,32 @@ export async function serveCommand(argv: string[]): Promise<void> {
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
   })
+}
+
+/** `--live`: the live-reload plugin on `app`, told about every change under `dir` (a burst of events is one). */
+async function watchLive(app: import('../core/app.js').Carafe, dir: string): Promise<() => void> {
+  const { watch } = await import('node:fs')
+  const { liveReload } = await import('../server/live.js')
+  const live = liveReload()
+  app.use(live.plugin)
+  const pending = new Set<string>()
+  let timer: NodeJS.Timeout | undefined
+  const watcher = watch(dir, { recursive: true }, (_event, name) => {
+    if (name === null) return
+    pending.add(`/${String(name).split(path.sep).join('/')}`)
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      const changed = [...pending]
+      pending.clear()
+      // Only stylesheets changed: swap them; anything else: reload the page.
+      if (changed.every((p) => /\.css$/i.test(p))) for (const p of changed) live.changed(p)
+      else live.changed()
+    }, 50)
+  })
+  watcher.on('error', (e) => console.error(`carafe serve: --live stopped watching: ${e.message}`))
+  return () => {
+    clearTimeout(timer)
+    watcher.close()
+    live.close()
+  }
 }

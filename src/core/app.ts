@@ -643,8 +643,28 @@ export class Carafe implements AppServices {
 
   /** Say the server is draining (the server's `close()` calls it); mounted apps too. @internal */
   markDraining(): void {
+    if (this.#draining) return
     this.#draining = true
+    for (const fn of this.#drainingHooks) {
+      try {
+        fn()
+      } catch (e) {
+        console.error('[carafe] an onDraining hook threw:', e)
+      }
+    }
     for (const { app } of this.#mounted) app.markDraining()
+  }
+
+  readonly #drainingHooks: Array<() => void> = []
+
+  /**
+   * Run `fn` (synchronously) the moment the server starts draining, before in-flight requests
+   * are waited for: the place to end long-lived responses (event streams, WebSockets) that
+   * would otherwise hold the drain until its deadline.
+   */
+  onDraining(fn: () => void): this {
+    this.#drainingHooks.push(fn)
+    return this
   }
 
   /** Run the shutdown hooks in reverse order (the server calls this after it drains). */

@@ -234,6 +234,11 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
     process.setSourceMapsEnabled(true)
     ;(app as { debug: boolean }).debug = true
   }
+  // `carafe run --reload`: open pages reload when the app has restarted with the change.
+  if (env.CARAFE_RELOAD === '1' && env.CARAFE_LIVE !== '0') {
+    const { liveReload } = await import('./live.js')
+    app.use(liveReload().plugin)
+  }
   let server: CarafeServer
   try {
     server = await listen(app, { ...options, port, host, log, tls })
