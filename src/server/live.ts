@@ -20,6 +20,7 @@ const CLIENT = `// Carafe live reload (development only: carafe serve --live, ca
   es.addEventListener('hello', (e) => {
     if (boot !== null && boot !== e.data) location.reload()
     boot = e.data
+    window.__carafeLive = boot // connected (tests wait for it)
   })
   es.addEventListener('reload', () => location.reload())
   es.addEventListener('css', (e) => {
