@@ -80,6 +80,15 @@ const SERVERS = [
     available: () => existsSync(join(BENCH_DIR, 'node_modules/@fastify/static')) || 'bench/node_modules has no @fastify/static (run bash bench/setup.sh)',
   },
   {
+    // Not how Fastify serves files: the 1 KiB held in memory and sent by a route (Fastify's best case).
+    name: 'fastify-mem',
+    command: process.execPath,
+    args: [join(BENCH_DIR, 'servers/fastify-h2.mjs')],
+    env: { TLS_CERT: CERT, TLS_KEY: KEY, WWW, BENCH_MEM: '1' },
+    readyText: 'listening',
+    available: () => existsSync(join(BENCH_DIR, 'node_modules/fastify')) || 'bench/node_modules has no fastify (run bash bench/setup.sh)',
+  },
+  {
     name: 'nginx',
     command: NGINX,
     args: ['-p', '{TMP}/', '-c', '{TMP}/nginx.conf', '-e', '{TMP}/error.log'],
