@@ -159,3 +159,28 @@ describe('Node door: responses written at the end of the turn', () => {
     }
   })
 })
+
+describe('keep-alive behind a proxy', () => {
+  it('keeps an idle keep-alive connection open past Node\'s 5 s default (65 s: longer than nginx\'s upstream keepalive_timeout), so a proxy reusing it gets an answer, not a reset', { timeout: 20_000 }, async () => {
+    const app = new Carafe()
+    app.get('/', () => 'ok')
+    const server = await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      assert.equal(server.server.keepAliveTimeout, 65_000)
+      const socket = net.connect(server.port, '127.0.0.1')
+      await new Promise((r) => socket.once('connect', r))
+      const read = (): Promise<string> => new Promise((resolve) => socket.once('data', (d) => resolve(d.toString())))
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+      assert.match(await read(), /^HTTP\/1.1 200[^]*keep-alive: timeout=65/i)
+      let closed = false
+      socket.once('close', () => { closed = true })
+      await new Promise((r) => setTimeout(r, 6000))
+      assert.equal(closed, false, 'still open after 6 s idle')
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+      assert.match(await read(), /^HTTP\/1.1 200/)
+      socket.destroy()
+    } finally {
+      await server.close()
+    }
+  })
+})
