@@ -6,6 +6,8 @@ export const LIVE_SCRIPT = '/__carafe/live.js'
 export const LIVE_EVENTS = '/__carafe/live'
 const TAG = `<script src="${LIVE_SCRIPT}"></script>`
 const TAG_BYTES = Buffer.from(TAG)
+/** How a whole HTML document starts (after any BOM, whitespace or comments): a doctype, `<html>`, `<head>` or `<body>`. */
+const DOCUMENT = /^(?:\uFEFF|\xEF\xBB\xBF)?(?:\s|<!--[^]*?-->)*<(?:!doctype\s+html|html|head|body)[\s>]/i
 
 /**
  * The browser side: an EventSource on {@link LIVE_EVENTS}. `hello` carries the server's boot
@@ -129,7 +131,7 @@ export function liveReload(options: { heartbeat?: number } = {}): LiveReload {
   return live
 }
 
-/** Add the script tag to a whole HTML page on `c` (200, in memory); leave everything else alone. */
+/** Add the script tag to a whole HTML document on `c` (200, in memory); leave everything else (fragments too) alone. */
 function inject(c: Context<any>): void {
   if (c.statusCode !== 200) return
   const type = c.contentType
@@ -139,6 +141,8 @@ function inject(c: Context<any>): void {
   if (typeof body === 'string') html = Buffer.from(body)
   else if (body instanceof Uint8Array) html = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   else return // streamed (a big file, a stream): left as is
+  // Whole documents only: a fragment (an htmx partial, a bare string) is not a page to reload.
+  if (!DOCUMENT.test(html.subarray(0, 1024).toString('latin1'))) return
   const headers = c.responseHeaders
   // A compressed body cannot take a tag (live mode serves files uncompressed).
   if (headers?.['content-encoding'] !== undefined) return

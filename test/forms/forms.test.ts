@@ -1,11 +1,19 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { z } from 'zod'
 import * as v from 'valibot'
 import { Carafe, safeFilename } from '../../src/index.js'
 import { DOORS } from '../helpers/server.js'
+
+// Uploads of this file go to a temp folder of its own (os.tmpdir() reads TMPDIR each time),
+// so the uploads of tests running beside it, in other processes, never count here.
+const PRIVATE_TMP = mkdtempSync(path.join(tmpdir(), 'carafe-formstest-'))
+process.env.TMPDIR = PRIVATE_TMP
+process.on('exit', () => rmSync(PRIVATE_TMP, { recursive: true, force: true }))
 
 async function uploadDirs(): Promise<string[]> {
   return (await readdir(tmpdir())).filter((n) => n.startsWith('carafe-upload-'))

@@ -1,6 +1,7 @@
-import { describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import path from 'node:path'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { Carafe } from '../../src/index.js'
@@ -45,6 +46,16 @@ function request(body: Buffer, declared = body.length): Buffer {
 }
 
 describe('multipart uploads that fail or are aborted', () => {
+  // A temp folder of this file's own: uploads of tests running beside it (in other processes) must not count.
+  const privateTmp = mkdtempSync(path.join(tmpdir(), 'carafe-uploadtest-'))
+  const savedTmp = process.env.TMPDIR
+  before(() => { process.env.TMPDIR = privateTmp })
+  after(() => {
+    if (savedTmp === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = savedTmp
+    rmSync(privateTmp, { recursive: true, force: true })
+  })
+
   it('leave no file descriptor and no temp folder when the body stops inside a file part', async (t) => {
     const app = new Carafe()
     app.post('/up', async (c) => (await c.req.form()).files.length)
