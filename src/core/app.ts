@@ -24,6 +24,10 @@ import type { StaticOptions } from '../static/options.js'
 import { encodeSegment, isOpaqueSegment, prefixSegments } from '../router/canonical.js'
 import { compileTrust, type TrustProxy } from '../util/proxy.js'
 import { AppLogger, type LoggerOptions } from './logger.js'
+import { RealtimeHub } from '../realtime/hub.js'
+import { resolveRealtime, type WebSocketOptions, type WebSocketRouteOptions } from '../realtime/options.js'
+import { memoryPubSub, type PubSub } from '../realtime/pubsub.js'
+import { acceptUpgrade, WS_METHOD, type WebSocketHandlers } from '../realtime/route.js'
 
 /** Options for `new Carafe()`. */
 export interface CarafeOptions {
@@ -99,6 +103,14 @@ export interface CarafeOptions {
    * when something reads `c.requestId`). @default a random per-process prefix and a counter
    */
   genRequestId?: (req: CarafeRequest) => string
+  /** WebSocket limits (message size, connections, send buffer, heartbeat): see {@link WebSocketOptions}. @default every limit on */
+  websocket?: WebSocketOptions
+  /**
+   * The transport of `app.publish()` and of sockets' and event streams' `subscribe()`. Give
+   * one that reaches other workers or instances (Redis) to publish across them.
+   * @default in-process only ({@link memoryPubSub})
+   */
+  pubsub?: PubSub
 }
 
 /**
@@ -109,6 +121,15 @@ export interface CarafeOptions {
 export interface RouteMethod<Self> {
   <P extends string>(pattern: P, handler: Handler<ParamsOf<P>>, options?: RouteOptions): Self
   <P extends string>(pattern: P, ...chain: [...RouteMiddleware<ParamsOf<P>>[], Handler<ParamsOf<P>>]): Self
+}
+
+/**
+ * `app.ws(pattern, handlers, options?)`, or with middleware for this route in front of the
+ * handlers (`app.ws('/chat', requireLogin(), { message(ws, data) {…} })`).
+ */
+export interface WebSocketMethod<Self> {
+  <P extends string, D = Record<string, unknown>>(pattern: P, handlers: WebSocketHandlers<ParamsOf<P>, D>, options?: WebSocketRouteOptions): Self
+  <P extends string, D = Record<string, unknown>>(pattern: P, ...chain: [...RouteMiddleware<ParamsOf<P>>[], WebSocketHandlers<ParamsOf<P>, D>]): Self
 }
 
 /** Middleware for one route (`app.get(pattern, mw, handler)`): it sees the route's typed params. */
@@ -257,6 +278,62 @@ export class Carafe implements AppServices {
   readonly head: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('HEAD', pattern, rest)
   /** A route for every method. */
   readonly all: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('*', pattern, rest)
+
+  /**
+   * A WebSocket route: the upgrade request goes through the router and the middleware as a
+   * GET would (session, auth and guards run first; their 401 or redirect is the answer),
+   * then `open`, `message` and `close` get the socket and that request's context.
+   *
+   * @example
+   * app.ws('/chat/<room>', requireLogin(), {
+   *   open(ws, c) { ws.subscribe(c.params.room) },
+   *   message(ws, data, c) { app.publish(c.params.room, { from: c.user, text: String(data) }) },
+   * })
+   */
+  readonly ws: WebSocketMethod<this> = (pattern: string, ...rest: unknown[]): this => {
+    let options: WebSocketRouteOptions = {}
+    const last = rest[rest.length - 1]
+    if (rest.length >= 2 && typeof rest[rest.length - 2] === 'object' && typeof last === 'object') options = (rest.pop() ?? {}) as WebSocketRouteOptions
+    const handlers = rest.pop() as WebSocketHandlers
+    if (typeof handlers !== 'object' || handlers === null) throw new TypeError(`app.ws(${JSON.stringify(pattern)}): the last argument must be the handlers ({ open, message, close })`)
+    for (const [i, mw] of rest.entries()) {
+      if (typeof mw !== 'function') throw new TypeError(`app.ws(${JSON.stringify(pattern)}): argument ${i + 2} must be a middleware function (the handlers come last)`)
+    }
+    return this.#add(WS_METHOD, pattern, acceptUpgrade({ handlers, maxPayload: options.maxPayload }), { name: options.name }, false, rest as Middleware[])
+  }
+
+  // ---- real time -----------------------------------------------------------------------
+
+  #hub: RealtimeHub | null = null
+  #pubsub: PubSub | null = null
+
+  /** The transport of {@link publish} (the `pubsub` option, else in-process). */
+  get pubsub(): PubSub {
+    return (this.#pubsub ??= this.#options.pubsub ?? memoryPubSub())
+  }
+
+  /**
+   * Send `message` to every WebSocket and event stream subscribed to `topic` (in this
+   * process with the default transport). Strings and bytes go as they are, other values as JSON.
+   *
+   * @example
+   * app.publish('room:1', { text: 'hello' })
+   */
+  publish(topic: string, message: unknown): void | Promise<void> {
+    return this.pubsub.publish(topic, message)
+  }
+
+  /** The app's open sockets and their limits (made on first use). @internal */
+  realtime(): RealtimeHub {
+    return (this.#hub ??= new RealtimeHub(resolveRealtime(this.#options.websocket, this.pubsub)))
+  }
+
+  /** `c.logout()` / `c.logoutOthers()` happened: close the sockets that session (or the user's other sessions) opened. @internal */
+  loggedOut(sessionId: string | null, user: unknown, others: boolean): void {
+    if (this.#hub === null) return
+    if (others) this.#hub.closeUser(user, sessionId)
+    else this.#hub.closeSession(sessionId)
+  }
 
   /**
    * Bottle/Flask-style registration: GET by default, or the listed methods; middleware for
@@ -644,6 +721,8 @@ export class Carafe implements AppServices {
   /** Say the server is draining (the server's `close()` calls it); mounted apps too. @internal */
   markDraining(): void {
     this.#draining = true
+    // Sockets get 1001 now; the server's close() waits for them as for any connection.
+    if (this.#hub !== null) void this.#hub.closeAll()
     for (const { app } of this.#mounted) app.markDraining()
   }
 

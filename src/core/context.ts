@@ -337,12 +337,18 @@ export class Context<P = Record<string, unknown>> {
 
   /** Log out: the session ends on the server (a replayed cookie is not logged in) and the remember-me token is revoked. */
   logout(): Promise<void> {
-    return this.#auth('c.logout()').logout()
+    const auth = this.#auth('c.logout()')
+    const session = this.#batteries?.session?.id ?? null
+    // The WebSockets this session opened close too (1008): a logged-out browser keeps no live channel.
+    return auth.logout().then(() => this.#app.loggedOut?.(session, userKey(auth.user), false))
   }
 
   /** End every other session of the logged-in user (after a password change); this one stays, with a new id. */
   logoutOthers(): Promise<void> {
-    return this.#auth('c.logoutOthers()').logoutOthers()
+    const auth = this.#auth('c.logoutOthers()')
+    const session = this.#batteries?.session?.id ?? null
+    const user = userKey(auth.user)
+    return auth.logoutOthers().then(() => this.#app.loggedOut?.(session, user, true))
   }
 
   #auth(what: string): AuthHandle {
@@ -605,6 +611,13 @@ export class Context<P = Record<string, unknown>> {
 let fallbackLogger: AppLogger | null = null
 
 /** The logger of a context whose app has none (a bare services object in tests). */
+/** How the WebSocket registry keys a user: its `id` when it has one (each request loads its own object). */
+function userKey(user: unknown): unknown {
+  if (user === null || user === undefined) return null
+  const id = (user as { id?: unknown }).id
+  return id === undefined ? user : id
+}
+
 function defaultLogger(): AppLogger {
   return (fallbackLogger ??= new AppLogger(undefined))
 }
