@@ -10,6 +10,7 @@ import { lazyRequire } from '../util/lazy.js'
 import { segmentsOf } from '../router/canonical.js'
 import { CarafeError } from './errors.js'
 import { AppLogger, type Log } from './logger.js'
+import { createSseBody, type SseOptions, type SseStream } from '../realtime/sse.js'
 import type { AuthHandle, Batteries, CurrentUser, FlashMessage, LoginOptions, Session, SessionValue } from './battery.js'
 
 /**
@@ -565,6 +566,24 @@ export class Context<P = Record<string, unknown>> {
     const safe = encodeLocation(location)
     this.header('location', safe)
     return this.html(`<!doctype html>\n<title>Redirecting</title>\n<p>Redirecting to <a href="${escapeHtml(safe)}">${escapeHtml(safe)}</a>.</p>\n`, status)
+  }
+
+  /**
+   * Answer with a stream of server-sent events (`text/event-stream`, never cached, never
+   * buffered by nginx, never compressed). The stream ends when `run` settles, unless it
+   * subscribed to topics; it closes as soon as the client leaves.
+   *
+   * @example
+   * app.get('/clock', (c) => c.sse(async (stream) => {
+   *   while (await stream.send({ event: 'tick', data: { now: Date.now() } })) await sleep(1000, undefined, { signal: stream.signal })
+   * }))
+   */
+  sse(run: (stream: SseStream) => unknown, options?: SseOptions): this {
+    const app = this.#app
+    const body = createSseBody(run, this.req.header('last-event-id'), app.pubsub === undefined ? undefined : () => app.pubsub!, options)
+    this.header('cache-control', 'no-cache')
+    this.header('x-accel-buffering', 'no')
+    return this.body(body, 200, 'text/event-stream; charset=utf-8')
   }
 
   /** Stop with an HTTP error: `c.abort(403)` or `c.abort(404, 'no such user')`. */
