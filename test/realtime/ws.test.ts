@@ -266,3 +266,22 @@ describe('app.ws()', () => {
     await until(() => fdCount() <= base, 3000, `fds back to ${base} (now ${fdCount()})`)
   })
 })
+
+describe('carafe and ws', () => {
+  it("does not load ws on import 'carafe', nor on listen(), only at the first upgrade", async () => {
+    const { execFileSync } = await import('node:child_process')
+    const index = new URL('../../src/index.js', import.meta.url).href
+    const script = `
+      import { createRequire } from 'node:module'
+      const { Carafe } = await import(${JSON.stringify(index)})
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/ws/'))
+      const app = new Carafe()
+      app.ws('/ws', {})
+      const s = await app.listen({ host: '127.0.0.1', port: 0 })
+      const before = loaded()
+      await s.close()
+      console.log(JSON.stringify({ before }))`
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    assert.deepEqual(JSON.parse(out.trim()), { before: false })
+  })
+})
