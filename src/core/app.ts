@@ -722,7 +722,7 @@ export class Carafe implements AppServices {
   markDraining(): void {
     this.#draining = true
     // Sockets get 1001 now; the server's close() waits for them as for any connection.
-    if (this.#hub !== null) void this.#hub.closeAll()
+    void this.realtime().closeAll()
     for (const { app } of this.#mounted) app.markDraining()
   }
 

@@ -285,3 +285,20 @@ describe('carafe and ws', () => {
     assert.deepEqual(JSON.parse(out.trim()), { before: false })
   })
 })
+
+/** Type-level checks (compiled, never run): params typed from the pattern, middleware before the handlers, typed socket state. */
+export function typeChecks(app: Carafe): void {
+  app.ws('/t/<int:id>/<name>', {
+    open(ws, c) {
+      const id: number = c.params.id
+      const name: string = c.params.name
+      // @ts-expect-error: no such parameter in the pattern
+      void c.params.nope
+      ws.send(`${id} ${name}`)
+    },
+  })
+  app.ws('/guarded/:room', requireLogin(), { message(_ws, data, c) { const room: string = c.params.room; void data; void room } })
+  app.ws<'/state', { count: number }>('/state', { message(ws) { ws.data.count++ } })
+  // @ts-expect-error: the handlers come last
+  app.ws('/bad', {}, requireLogin())
+}
