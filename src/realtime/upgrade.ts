@@ -61,6 +61,8 @@ export function handleUpgrade(app: UpgradeApp, req: IncomingMessage, socket: Dup
   const host = req.headers.host
   if (path.charCodeAt(0) !== 47 /* / */) return answer(socket, 400, 'the request target must be a path starting with "/"')
   if (host !== undefined && !HOST_RE.test(host)) return answer(socket, 400, 'the Host header is not a valid host name (host or host:port)')
+  // Over TLS (an https server) the app's own origin is https://: the Origin check needs it.
+  if ((req.socket as { encrypted?: boolean }).encrypted === true) secure = true
   const r = new NodeRequest(req, path, q < 0 ? '' : url.slice(q + 1), app.requestSettings, secure, host)
   const origin = req.headers.origin
   if (origin !== undefined && !originAllowed(origin, r.origin, app.requestSettings.trustedOrigins)) {
@@ -73,6 +75,8 @@ export function handleUpgrade(app: UpgradeApp, req: IncomingMessage, socket: Dup
     if (socket.destroyed) return
     const entry = ACCEPTED.get(c)
     if (entry === undefined || c.statusCode !== 101) return writeContext(socket, c)
+    // Shutdown began while the middleware ran: its 1001 round is over, so no new socket.
+    if (hub.closing) return answer(socket, 503, 'the server is shutting down', 'upgrade refused: shutting down')
     try {
       upgrade(app, hub, entry, c, req, socket, head)
     } catch (e) {

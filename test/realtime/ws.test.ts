@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { WebSocket } from 'ws'
 import { Carafe } from '../../src/index.js'
 import { requireLogin } from '../../src/auth/index.js'
-import { serve } from '../helpers/server.js'
+import { rawRequest, serve } from '../helpers/server.js'
 import { start, user, type User } from '../auth/helpers.js'
 import { closed, connect, fdCount, nextMessage, refusedWith, textFrame, until } from './helpers.js'
 
@@ -48,6 +48,27 @@ describe('app.ws()', () => {
     assert.equal((await fetch(s.url + '/chat')).status, 426)
     // The canonical path: the route is found however its path is spelled.
     const ws = await connect(wsUrl(s.url, '/%63hat'))
+    ws.terminate()
+  })
+
+  it('decides a prefix guard on the path the WebSocket route sees, however it is spelled', async (t) => {
+    quiet(t)
+    const app = new Carafe()
+    app.use('/admin', async (c, next) => {
+      if (c.req.header('x-key') !== 'k') return c.text('no', 401)
+      return next()
+    })
+    app.ws('/admin/live', { open(ws) { ws.send('in') } })
+    const s = await serve(t, app)
+    for (const path of ['/admin/live', '//admin/live', '/%61dmin/live', '/admin//live', '/ADMIN/live']) {
+      const status = await refusedWith(wsUrl(s.url, path))
+      assert.ok(status === 401 || status === 404, `${path}: ${status}`)
+    }
+    // A WHATWG URL (the ws client's) resolves %2e%2e itself: send this one raw.
+    const raw = await rawRequest(s.port, `GET /x/%2e%2e/admin/live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+    assert.match(raw, /^HTTP\/1\.1 400 /)
+    const ws = await connect(wsUrl(s.url, '/%61dmin/live'), { headers: { 'x-key': 'k' } })
+    assert.equal(await nextMessage(ws), 'in')
     ws.terminate()
   })
 
