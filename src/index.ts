@@ -8,7 +8,12 @@
  * app.run({ port: 8000 })
  */
 export { Carafe } from './core/app.js'
-export type { CarafeOptions, FetchHandler, MultiRouteOptions, Plugin, RouteInfo, RouteMethod, RouteMiddleware } from './core/app.js'
+export type { CarafeOptions, FetchHandler, MultiRouteOptions, Plugin, RouteInfo, RouteMethod, RouteMiddleware, WebSocketMethod } from './core/app.js'
+export type { CarafeSocket, SocketMessage } from './realtime/socket.js'
+export type { WebSocketHandlers } from './realtime/route.js'
+export type { WebSocketOptions, WebSocketRouteOptions } from './realtime/options.js'
+export type { PubSub } from './realtime/pubsub.js'
+export type { SseEvent, SseOptions, SseStream } from './realtime/sse.js'
 export type { CurrentUser, FlashMessage, LoginOptions, Session, SessionData, SessionValue } from './core/battery.js'
 export { defaultApp, route, get, post, put, patch, del, use, url, run } from './core/default-app.js'
 export { Context, encodeLocation } from './core/context.js'

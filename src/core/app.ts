@@ -24,6 +24,12 @@ import type { StaticOptions } from '../static/options.js'
 import { encodeSegment, isOpaqueSegment, prefixSegments } from '../router/canonical.js'
 import { compileTrust, type TrustProxy } from '../util/proxy.js'
 import { AppLogger, type LoggerOptions } from './logger.js'
+import { RealtimeHub } from '../realtime/hub.js'
+import { resolveRealtime, type WebSocketOptions, type WebSocketRouteOptions } from '../realtime/options.js'
+import type { PubSub } from '../realtime/pubsub.js'
+import { processPubSub } from '../realtime/transports.js'
+import { sessionHash } from '../realtime/hub.js'
+import { acceptUpgrade, WS_METHOD, type WebSocketHandlers } from '../realtime/route.js'
 
 /** Options for `new Carafe()`. */
 export interface CarafeOptions {
@@ -99,6 +105,14 @@ export interface CarafeOptions {
    * when something reads `c.requestId`). @default a random per-process prefix and a counter
    */
   genRequestId?: (req: CarafeRequest) => string
+  /** WebSocket limits (message size, connections, send buffer, heartbeat): see {@link WebSocketOptions}. @default every limit on */
+  websocket?: WebSocketOptions
+  /**
+   * The transport of `app.publish()` and of sockets' and event streams' `subscribe()`. Give
+   * one that reaches other workers or instances (Redis) to publish across them.
+   * @default `processPubSub()`: this process, and every worker of the same `carafe start` (through its supervisor)
+   */
+  pubsub?: PubSub
 }
 
 /**
@@ -109,6 +123,15 @@ export interface CarafeOptions {
 export interface RouteMethod<Self> {
   <P extends string>(pattern: P, handler: Handler<ParamsOf<P>>, options?: RouteOptions): Self
   <P extends string>(pattern: P, ...chain: [...RouteMiddleware<ParamsOf<P>>[], Handler<ParamsOf<P>>]): Self
+}
+
+/**
+ * `app.ws(pattern, handlers, options?)`, or with middleware for this route in front of the
+ * handlers (`app.ws('/chat', requireLogin(), { message(ws, data) {…} })`).
+ */
+export interface WebSocketMethod<Self> {
+  <P extends string, D = Record<string, unknown>>(pattern: P, handlers: WebSocketHandlers<ParamsOf<P>, D>, options?: WebSocketRouteOptions): Self
+  <P extends string, D = Record<string, unknown>>(pattern: P, ...chain: [...RouteMiddleware<ParamsOf<P>>[], WebSocketHandlers<ParamsOf<P>, D>]): Self
 }
 
 /** Middleware for one route (`app.get(pattern, mw, handler)`): it sees the route's typed params. */
@@ -257,6 +280,89 @@ export class Carafe implements AppServices {
   readonly head: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('HEAD', pattern, rest)
   /** A route for every method. */
   readonly all: RouteMethod<this> = (pattern: string, ...rest: RouteArgs) => this.#addArgs('*', pattern, rest)
+
+  /**
+   * A WebSocket route: the upgrade request goes through the router and the middleware as a
+   * GET would (session, auth and guards run first; their 401 or redirect is the answer),
+   * then `open`, `message` and `close` get the socket and that request's context.
+   *
+   * @example
+   * app.ws('/chat/<room>', requireLogin(), {
+   *   open(ws, c) { ws.subscribe(c.params.room) },
+   *   message(ws, data, c) { app.publish(c.params.room, { from: c.user, text: String(data) }) },
+   * })
+   */
+  readonly ws: WebSocketMethod<this> = (pattern: string, ...rest: unknown[]): this => {
+    let options: WebSocketRouteOptions = {}
+    const last = rest[rest.length - 1]
+    if (rest.length >= 2 && typeof rest[rest.length - 2] === 'object' && typeof last === 'object') options = (rest.pop() ?? {}) as WebSocketRouteOptions
+    const handlers = rest.pop() as WebSocketHandlers
+    if (typeof handlers !== 'object' || handlers === null) throw new TypeError(`app.ws(${JSON.stringify(pattern)}): the last argument must be the handlers ({ open, message, close })`)
+    for (const [i, mw] of rest.entries()) {
+      if (typeof mw !== 'function') throw new TypeError(`app.ws(${JSON.stringify(pattern)}): argument ${i + 2} must be a middleware function (the handlers come last)`)
+    }
+    return this.#add(WS_METHOD, pattern, acceptUpgrade({ handlers, maxPayload: options.maxPayload }), { name: options.name }, false, rest as Middleware[])
+  }
+
+  // ---- real time -----------------------------------------------------------------------
+
+  #hub: RealtimeHub | null = null
+  #pubsub: PubSub | null = null
+
+  /** The transport of {@link publish} (the `pubsub` option, else in-process). */
+  get pubsub(): PubSub {
+    if (this.#pubsub === null) {
+      this.#pubsub = this.#options.pubsub ?? processPubSub()
+      const bus = this.#pubsub
+      if (bus.close !== undefined) this.#shutdown.unshift(() => bus.close!())
+    }
+    return this.#pubsub
+  }
+
+  /**
+   * Send `message` to every WebSocket and event stream subscribed to `topic` (in this
+   * process with the default transport). Strings and bytes go as they are, other values as JSON.
+   *
+   * @example
+   * app.publish('room:1', { text: 'hello' })
+   */
+  publish(topic: string, message: unknown): void | Promise<void> {
+    return this.pubsub.publish(topic, message)
+  }
+
+  /** The app's open sockets and their limits (made on first use). @internal */
+  realtime(): RealtimeHub {
+    if (this.#hub === null) {
+      const hub = new RealtimeHub(resolveRealtime(this.#options.websocket, this.pubsub))
+      this.#hub = hub
+      // A logout answered by another worker or instance closes the sockets of that session
+      // here too: the transport carries the session id's hash (never the id) and the user id.
+      this.pubsub.subscribe(LOGOUT_TOPIC, (m) => {
+        const msg = m as LogoutMessage
+        if (typeof msg !== 'object' || msg === null || msg.from === PROCESS_ID) return
+        if (msg.others) hub.closeUserRemote(msg.user, msg.session)
+        else if (msg.session !== null) hub.closeSessionHash(msg.session)
+      })
+    }
+    return this.#hub
+  }
+
+  /** `c.logout()` / `c.logoutOthers()` happened: close the sockets that session (or the user's other sessions) opened, in every process the pub/sub transport reaches. @internal */
+  loggedOut(sessionId: string | null, user: unknown, others: boolean): void {
+    if (this.#hub !== null) {
+      if (others) this.#hub.closeUser(user, sessionId)
+      else this.#hub.closeSession(sessionId)
+    }
+    if (!this.#hasSocketRoutes()) return
+    const id = typeof user === 'string' || typeof user === 'number' ? user : null
+    const message: LogoutMessage = { from: PROCESS_ID, session: sessionId === null ? null : sessionHash(sessionId), user: id, others }
+    if (message.session !== null || (others && id !== null)) void this.pubsub.publish(LOGOUT_TOPIC, message)
+  }
+
+  #socketRoutes: boolean | undefined
+  #hasSocketRoutes(): boolean {
+    return (this.#socketRoutes ??= this.routes().some((r) => r.method === 'WS'))
+  }
 
   /**
    * Bottle/Flask-style registration: GET by default, or the listed methods; middleware for
@@ -645,6 +751,8 @@ export class Carafe implements AppServices {
   markDraining(): void {
     if (this.#draining) return
     this.#draining = true
+    // Sockets get 1001 now; the server's close() waits for them as for any connection.
+    void this.realtime().closeAll()
     for (const fn of this.#drainingHooks) {
       try {
         fn()
@@ -745,6 +853,12 @@ function refuseOpaqueSegments(c: Context<any>, count: number): readonly string[]
   }
   return rest
 }
+
+/** The pub/sub topic logouts travel on, so every process closes the sockets they end. */
+const LOGOUT_TOPIC = 'carafe:logout'
+/** This process, so it skips its own logout messages (it closed its sockets directly). */
+const PROCESS_ID = `${process.pid}-${Math.random().toString(36).slice(2)}`
+interface LogoutMessage { from: string; session: string | null; user: string | number | null; others: boolean }
 
 /** `CARAFE_TRUST_PROXY` (`carafe start --trust-proxy`): `true`, a hop count, or addresses/CIDRs/presets. */
 function trustFromEnv(value: string | undefined): TrustProxy | undefined {

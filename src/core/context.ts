@@ -10,6 +10,7 @@ import { lazyRequire } from '../util/lazy.js'
 import { segmentsOf } from '../router/canonical.js'
 import { CarafeError } from './errors.js'
 import { AppLogger, type Log } from './logger.js'
+import { createSseBody, type SseOptions, type SseStream } from '../realtime/sse.js'
 import type { AuthHandle, Batteries, CurrentUser, FlashMessage, LoginOptions, Session, SessionValue } from './battery.js'
 
 /**
@@ -337,12 +338,18 @@ export class Context<P = Record<string, unknown>> {
 
   /** Log out: the session ends on the server (a replayed cookie is not logged in) and the remember-me token is revoked. */
   logout(): Promise<void> {
-    return this.#auth('c.logout()').logout()
+    const auth = this.#auth('c.logout()')
+    const session = this.#batteries?.session?.id ?? null
+    // The WebSockets this session opened close too (1008): a logged-out browser keeps no live channel.
+    return auth.logout().then(() => this.#app.loggedOut?.(session, userKey(auth.user), false))
   }
 
   /** End every other session of the logged-in user (after a password change); this one stays, with a new id. */
   logoutOthers(): Promise<void> {
-    return this.#auth('c.logoutOthers()').logoutOthers()
+    const auth = this.#auth('c.logoutOthers()')
+    const session = this.#batteries?.session?.id ?? null
+    const user = userKey(auth.user)
+    return auth.logoutOthers().then(() => this.#app.loggedOut?.(session, user, true))
   }
 
   #auth(what: string): AuthHandle {
@@ -561,6 +568,24 @@ export class Context<P = Record<string, unknown>> {
     return this.html(`<!doctype html>\n<title>Redirecting</title>\n<p>Redirecting to <a href="${escapeHtml(safe)}">${escapeHtml(safe)}</a>.</p>\n`, status)
   }
 
+  /**
+   * Answer with a stream of server-sent events (`text/event-stream`, never cached, never
+   * buffered by nginx, never compressed). The stream ends when `run` settles, unless it
+   * subscribed to topics; it closes as soon as the client leaves.
+   *
+   * @example
+   * app.get('/clock', (c) => c.sse(async (stream) => {
+   *   while (await stream.send({ event: 'tick', data: { now: Date.now() } })) await sleep(1000, undefined, { signal: stream.signal })
+   * }))
+   */
+  sse(run: (stream: SseStream) => unknown, options?: SseOptions): this {
+    const app = this.#app
+    const body = createSseBody(run, this.req.header('last-event-id'), app.pubsub === undefined ? undefined : () => app.pubsub!, options)
+    this.header('cache-control', 'no-cache')
+    this.header('x-accel-buffering', 'no')
+    return this.body(body, 200, 'text/event-stream; charset=utf-8')
+  }
+
   /** Stop with an HTTP error: `c.abort(403)` or `c.abort(404, 'no such user')`. */
   abort(status: number, message?: string): never {
     throw new HttpError(status, message)
@@ -605,6 +630,13 @@ export class Context<P = Record<string, unknown>> {
 let fallbackLogger: AppLogger | null = null
 
 /** The logger of a context whose app has none (a bare services object in tests). */
+/** How the WebSocket registry keys a user: its `id` when it has one (each request loads its own object). */
+function userKey(user: unknown): unknown {
+  if (user === null || user === undefined) return null
+  const id = (user as { id?: unknown }).id
+  return id === undefined ? user : id
+}
+
 function defaultLogger(): AppLogger {
   return (fallbackLogger ??= new AppLogger(undefined))
 }

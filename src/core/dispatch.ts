@@ -9,6 +9,7 @@ import type { Endpoint, RouteTree } from '../router/tree.js'
 import { escapeHtml } from '../util/html-escape.js'
 import { segmentsOf } from '../router/canonical.js'
 import { mayShowDebugPage } from './debug-gate.js'
+import { WS_METHOD } from '../realtime/route.js'
 import type { ValidationIssue } from '../forms/validate.js'
 
 /** Turns an error into a response: return a value as a handler would, or set it on `c`. */
@@ -53,7 +54,11 @@ export class Dispatcher {
     this.#hasMiddleware = cfg.middleware.length > 0
   }
 
-  handle(c: Context<any>): void | Promise<void> {
+  /**
+   * `upgrade` is the WebSocket door's: the path is routed as any other, but to the path's
+   * WebSocket route (its own method key in the tree), and a path without one is a 404.
+   */
+  handle(c: Context<any>, upgrade = false): void | Promise<void> {
     let route: Route | undefined
     let endpoint: Endpoint<Route>
     try {
@@ -68,7 +73,8 @@ export class Dispatcher {
       if (m === null) return this.#fallback(c, this.#missing)
       endpoint = m.endpoint
       const method = c.req.method
-      route = endpoint.byMethod[method] ?? endpoint.anyMethod ?? (method === 'HEAD' ? endpoint.byMethod.GET : undefined)
+      route = upgrade ? endpoint.byMethod[WS_METHOD] : endpoint.byMethod[method] ?? endpoint.anyMethod ?? (method === 'HEAD' ? endpoint.byMethod.GET : undefined)
+      if (route === undefined && upgrade) return this.#fallback(c, this.#missing)
       if (route === undefined) return this.#fallback(c, method === 'OPTIONS' ? answerOptions(endpoint) : refuseMethod(endpoint))
       if (m.values.length !== 0) {
         const params = buildParams(route, m.values)
@@ -244,6 +250,10 @@ function answerOptions(endpoint: Endpoint<Route>): Handler<any> {
 
 function refuseMethod(endpoint: Endpoint<Route>): Handler<any> {
   return (c) => {
+    // RFC 9110 §15.5.22: a WebSocket-only path asked for without the upgrade.
+    if (endpoint.byMethod[WS_METHOD] !== undefined && c.req.method === 'GET') {
+      throw new HttpError(426, 'this path is a WebSocket endpoint: connect with a WebSocket client', { headers: { upgrade: 'websocket' } })
+    }
     throw new HttpError(405, `${c.req.method} is not allowed here; allowed: ${endpoint.allow}`, { headers: { allow: endpoint.allow } })
   }
 }

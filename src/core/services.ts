@@ -1,5 +1,6 @@
 import type { Context } from './context.js'
 import type { AppLogger } from './logger.js'
+import type { PubSub } from '../realtime/pubsub.js'
 
 /** What a context needs from its app (kept small so the context never imports the app). */
 export interface AppServices {
@@ -16,4 +17,8 @@ export interface AppServices {
   url(name: string, params: Record<string, unknown>, query?: Record<string, string | number>): string
   /** The app's logger (`c.log` writes through it); without one, a default logger on stderr. */
   readonly log?: AppLogger
+  /** The transport of `app.publish()`, for `stream.subscribe()` of `c.sse()`. */
+  readonly pubsub?: PubSub
+  /** Told of `c.logout()` / `c.logoutOthers()`, to close the WebSockets of that session (or the user's other sessions). */
+  loggedOut?(sessionId: string | null, user: unknown, others: boolean): void
 }

@@ -157,6 +157,8 @@ function newEndpoint<R>(): Endpoint<R> {
 function allowOf<R>(e: Endpoint<R>): string {
   if (e.anyMethod !== undefined) return 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'
   const methods = new Set(Object.keys(e.byMethod))
+  // WebSocket routes (app.ws) sit under their own key; they are reached by an upgrade, not a method.
+  methods.delete('WS')
   if (methods.has('GET')) methods.add('HEAD')
   methods.add('OPTIONS')
   const order = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']

@@ -159,7 +159,8 @@ function write(c: Context<any>, req: IncomingMessage, res: ServerResponse, log: 
   }
 }
 
-class NodeRequest extends CarafeRequest {
+/** A `node:http` request as a {@link CarafeRequest} (also what the WebSocket upgrade door builds). @internal */
+export class NodeRequest extends CarafeRequest {
   readonly #req: IncomingMessage
   readonly #secure: boolean
   readonly #hostHeader: string | undefined

@@ -9,6 +9,7 @@ import { cleanups, continueOnRead, createNodeHandler } from './node.js'
 import type { Carafe } from '../core/app.js'
 import { runUnfinishedCleanups, type RequestSettings } from '../core/request.js'
 import type { TlsOptions } from './tls.js'
+import { handleUpgrade } from '../realtime/upgrade.js'
 
 /** Options for `app.listen()`. Every limit is on by default. */
 export interface ListenOptions {
@@ -115,6 +116,8 @@ export async function listen(app: Carafe, options: ListenOptions = {}): Promise<
     continueOnRead(req, res)
     handler(req, res)
   })
+  // WebSockets (app.ws): routed and through middleware as HTTP requests are; see realtime/upgrade.ts.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(app, req, socket, head))
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, log))
   await app.startup()
   const external = options.external === true

@@ -15,6 +15,7 @@
 import type { CookieJar } from 'tough-cookie'
 import type { CurrentUser } from '../core/battery.js'
 import { CarafeError } from '../core/errors.js'
+import { requirePeer } from '../util/peer.js'
 import type { SessionPlugin } from '../session/session.js'
 import type { StoreEnv } from '../session/store.js'
 
@@ -59,6 +60,45 @@ export interface TestClient {
   loginAs(user: CurrentUser): Promise<void>
   /** Forget every cookie (the session itself is left to expire on the server; POST to your logout route to end it). */
   logout(): void
+  /**
+   * Open a WebSocket to `path` of a Carafe app (needs the `ws` package), with the jar's
+   * cookies and the origin's host: the client starts a real server on 127.0.0.1, port 0, at
+   * the first call, which {@link close} stops. Rejects with `ERR_WS_REFUSED` (and the HTTP
+   * `status`) when the app answers instead of upgrading. No `Origin` is sent unless given.
+   *
+   * @example
+   * const ws = await client.ws('/chat/1')
+   * ws.send('hi')
+   * assert.equal(await ws.next(), 'hi')
+   * await client.close()
+   */
+  ws(path: string, options?: TestWebSocketOptions): Promise<TestWebSocket>
+  /** Stop the server {@link ws} started (nothing to do without one). */
+  close(): Promise<void>
+}
+
+/** Options of {@link TestClient.ws}. */
+export interface TestWebSocketOptions {
+  /** Extra request headers (a `cookie` given here replaces the jar's). */
+  headers?: Record<string, string>
+  /** An `Origin` header, as a browser sends. @default none */
+  origin?: string
+}
+
+/** An open WebSocket of {@link TestClient.ws}: messages are queued from the start, so none is missed. */
+export interface TestWebSocket {
+  /** The `ws` WebSocket. */
+  readonly raw: import('ws').WebSocket
+  /** Send text, bytes, or any other value as JSON. */
+  send(data: string | Uint8Array | Record<string, unknown> | unknown[]): void
+  /** The next message: a string for a text frame, a Buffer for a binary one. */
+  next(): Promise<string | Buffer>
+  /** The next message, parsed as JSON. */
+  nextJson<T = unknown>(): Promise<T>
+  /** Resolves with the close code and reason once the socket closed. */
+  readonly closed: Promise<{ code: number; reason: string }>
+  /** Close (1000 by default) and wait until closed. */
+  close(code?: number, reason?: string): Promise<{ code: number; reason: string }>
 }
 
 /** Options for {@link testClient} (a string is the `origin`). */
@@ -113,6 +153,7 @@ export function testClient(app: TestTarget, options: string | TestClientOptions 
   const through = opts.fetch
   const send = through !== undefined ? (req: Request) => through(req) : (req: Request, remoteAddress: string) => app.fetch(req, { remoteAddress })
   const jar = opts.cookies === false ? null : new LazyJar()
+  let server: Promise<{ port: number; close(): Promise<void> }> | null = null
 
   const request = async (method: string, path: string, init: TestRequestInit = {}): Promise<Response> => {
     const { json, form, query, body, remoteAddress, ...rest } = init
@@ -169,7 +210,63 @@ export function testClient(app: TestTarget, options: string | TestClientOptions 
     logout() {
       jar?.clear()
     },
+    async ws(path, o = {}) {
+      const listenable = app as { listen?: (options: object) => Promise<{ port: number; close(): Promise<void> }> }
+      if (typeof listenable.listen !== 'function') throw new CarafeError('ERR_NOT_AN_APP', 'client.ws() needs a Carafe app (testClient(app)), not a plain Fetch handler')
+      server ??= listenable.listen({ host: '127.0.0.1', port: 0 })
+      const { port } = await server
+      const url = new URL(path, origin)
+      const headers: Record<string, string> = { host: url.host, ...o.headers }
+      if (jar !== null && headers.cookie === undefined) {
+        const sent = (await jar.load()).getCookieStringSync(url.href)
+        if (sent !== '') headers.cookie = sent
+      }
+      return openTestSocket(`ws://127.0.0.1:${port}${url.pathname}${url.search}`, headers, o.origin)
+    },
+    async close() {
+      const s = server
+      server = null
+      if (s !== null) await (await s).close()
+    },
   }
+}
+
+/** Connect, queueing messages from the first frame (one sent in `open()` can come with the 101). */
+function openTestSocket(target: string, headers: Record<string, string>, origin: string | undefined): Promise<TestWebSocket> {
+  const { WebSocket } = requirePeer<typeof import('ws')>('ws', 'ws@^8.17.1', 'client.ws()')
+  return new Promise((resolve, reject) => {
+    const raw = new WebSocket(target, { headers, ...(origin === undefined ? {} : { origin }) })
+    const inbox: Array<string | Buffer> = []
+    const waiting: Array<(m: string | Buffer) => void> = []
+    raw.on('message', (data, isBinary) => {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+      const m = isBinary ? buf : buf.toString('utf8')
+      const w = waiting.shift()
+      if (w !== undefined) w(m)
+      else inbox.push(m)
+    })
+    const closed = new Promise<{ code: number; reason: string }>((done) => raw.once('close', (code, reason) => done({ code, reason: reason.toString('utf8') })))
+    const next = (): Promise<string | Buffer> => {
+      const first = inbox.shift()
+      return first !== undefined ? Promise.resolve(first) : new Promise((r) => waiting.push(r))
+    }
+    raw.once('open', () => resolve({
+      raw,
+      send: (data) => raw.send(typeof data === 'string' || data instanceof Uint8Array ? data : JSON.stringify(data)),
+      next,
+      nextJson: async <T>() => JSON.parse(String(await next())) as T,
+      closed,
+      close(code = 1000, reason = '') {
+        raw.close(code, reason)
+        return closed
+      },
+    }))
+    raw.once('unexpected-response', (_req, res) => {
+      res.resume()
+      reject(Object.assign(new CarafeError('ERR_WS_REFUSED', `the app answered ${res.statusCode} instead of upgrading ${target}`), { status: res.statusCode }))
+    })
+    raw.once('error', reject)
+  })
 }
 
 /** A tough-cookie jar, imported on the first request so that loading `carafe/testing` stays cheap. */

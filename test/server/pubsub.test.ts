@@ -3,7 +3,9 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { processPubSub, redisPubSub, type TopicMessage } from '../../src/server/pubsub.js'
+import { processPubSub, redisPubSub } from '../../src/realtime/transports.js'
+
+type TopicMessage = unknown
 import { appDir, spawnCli } from '../helpers/spawn.js'
 import { needService, SERVICES, uniqueName } from '../helpers/services.js'
 import { TcpProxy } from '../db/proxy.js'
@@ -43,7 +45,7 @@ describe('pub/sub transports', { timeout: 60_000 }, () => {
     const dir = await appDir()
     t.after(() => rm(dir, { recursive: true, force: true }))
     const file = path.join(dir, 'app.ts')
-    const pubsub = path.join(path.dirname(new URL(import.meta.url).pathname), '../../src/server/pubsub.js')
+    const pubsub = path.join(path.dirname(new URL(import.meta.url).pathname), '../../src/realtime/transports.js')
     await writeFile(file, `import { Carafe } from 'carafe'
 import { processPubSub } from ${JSON.stringify(pubsub)}
 const bus = processPubSub()

@@ -1,22 +1,14 @@
-import { randomBytes } from 'node:crypto'
+import { lazyRequire } from '../util/lazy.js'
 import { requirePeer } from '../util/peer.js'
-import type { FromWorker } from './supervisor.js'
-
-/** A message published on a topic: anything JSON can carry (it may cross processes). */
-export type TopicMessage = string | number | boolean | null | readonly TopicMessage[] | { readonly [key: string]: TopicMessage | undefined }
+import type { FromWorker } from '../server/supervisor.js'
+import type { PubSub } from './pubsub.js'
 
 /**
- * Where `app.publish(topic, message)` goes and subscriptions come from. Every transport
- * delivers to the subscribers of this process at once (so a transport that is down never
- * stops local delivery), and to the other processes it reaches.
+ * The transports of `app.publish()` that reach other processes. Each delivers to the
+ * subscribers of this process at once (so a transport that is down never stops local
+ * delivery), and to the other processes it reaches. Messages cross processes as JSON.
  */
-export interface PubSub {
-  publish(topic: string, message: TopicMessage): void
-  /** Call `fn` for each message on `topic`; returns the unsubscribe function. */
-  subscribe(topic: string, fn: (message: TopicMessage) => void): () => void
-  /** Stop (close connections); called on the app's shutdown. */
-  close?(): Promise<void> | void
-}
+type TopicMessage = unknown
 
 type Listener = (message: TopicMessage) => void
 
@@ -114,7 +106,7 @@ export function redisPubSub(options: RedisPubSubOptions): PubSub {
   const redis = requirePeer<typeof import('redis')>('redis', 'redis', 'redisPubSub()')
   const prefix = options.prefix ?? 'carafe:pub:'
   // Our own messages come back from Redis: they carry this process's id and are skipped.
-  const me = randomBytes(6).toString('base64url')
+  const me = lazyRequire<typeof import('node:crypto')>('node:crypto').randomBytes(6).toString('base64url')
   const local = new Local()
   const make = (): RedisClient => {
     const c = redis.createClient({ url: options.url, disableOfflineQueue: true, socket: { reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 5000) } }) as unknown as RedisClient
