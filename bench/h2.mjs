@@ -80,6 +80,14 @@ const SERVERS = [
     available: () => existsSync(join(BENCH_DIR, 'node_modules/@fastify/static')) || 'bench/node_modules has no @fastify/static (run bash bench/setup.sh)',
   },
   {
+    // The same from memory by a route, as fastify-mem does: the door's own HTTP/2 cost.
+    name: 'carafe-mem',
+    command: process.execPath,
+    args: [join(BENCH_DIR, 'servers/carafe-h2-mem.mjs')],
+    env: { TLS_CERT: CERT, TLS_KEY: KEY, WWW },
+    readyText: 'listening',
+  },
+  {
     // Not how Fastify serves files: the 1 KiB held in memory and sent by a route (Fastify's best case).
     name: 'fastify-mem',
     command: process.execPath,
