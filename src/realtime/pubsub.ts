@@ -25,29 +25,59 @@ export interface PubSub {
  * off()
  */
 export function memoryPubSub(): PubSub {
-  const topics = new Map<string, Set<(message: unknown) => void>>()
+  const local = new LocalTopics()
   return {
-    publish(topic, message) {
-      const set = topics.get(topic)
-      if (set === undefined) return
-      for (const fn of [...set]) {
-        try {
-          fn(message)
-        } catch (e) {
-          console.error(`[carafe] a subscriber of ${JSON.stringify(topic)} threw:`, e)
-        }
+    publish: (topic, message) => local.deliver(topic, message),
+    subscribe: (topic, fn) => local.subscribe(topic, fn),
+  }
+}
+
+type Listener = (message: unknown) => void
+
+/**
+ * The subscribers of this process, by topic (every transport delivers to these first). A
+ * listener that throws is logged and the others still get the message. `first`/`last` run
+ * when a topic gets its first subscriber and loses its last (a transport subscribes upstream).
+ * @internal
+ */
+export class LocalTopics {
+  readonly #topics = new Map<string, Set<Listener>>()
+
+  deliver(topic: string, message: unknown): void {
+    const set = this.#topics.get(topic)
+    if (set === undefined) return
+    for (const fn of [...set]) {
+      try {
+        fn(message)
+      } catch (e) {
+        console.error(`[carafe] a subscriber of ${JSON.stringify(topic)} threw:`, e)
       }
-    },
-    subscribe(topic, fn) {
-      let set = topics.get(topic)
-      if (set === undefined) topics.set(topic, (set = new Set()))
-      // A wrapper per call, so the same function subscribed twice is two subscriptions.
-      const own = (m: unknown): void => fn(m)
-      set.add(own)
-      return () => {
-        set.delete(own)
-        if (set.size === 0 && topics.get(topic) === set) topics.delete(topic)
+    }
+  }
+
+  subscribe(topic: string, fn: Listener, first?: () => void, last?: () => void): () => void {
+    let set = this.#topics.get(topic)
+    if (set === undefined) {
+      set = new Set()
+      this.#topics.set(topic, set)
+      first?.()
+    }
+    // A wrapper per call, so the same function subscribed twice is two subscriptions.
+    const own: Listener = (m) => fn(m)
+    set.add(own)
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      set.delete(own)
+      if (set.size === 0 && this.#topics.get(topic) === set) {
+        this.#topics.delete(topic)
+        last?.()
       }
-    },
+    }
+  }
+
+  get topics(): IterableIterator<string> {
+    return this.#topics.keys()
   }
 }

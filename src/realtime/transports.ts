@@ -1,7 +1,7 @@
 import { lazyRequire } from '../util/lazy.js'
 import { requirePeer } from '../util/peer.js'
 import type { FromWorker } from '../server/supervisor.js'
-import type { PubSub } from './pubsub.js'
+import { LocalTopics as Local, type PubSub } from './pubsub.js'
 
 /**
  * The transports of `app.publish()` that reach other processes. Each delivers to the
@@ -9,49 +9,6 @@ import type { PubSub } from './pubsub.js'
  * delivery), and to the other processes it reaches. Messages cross processes as JSON.
  */
 type TopicMessage = unknown
-
-type Listener = (message: TopicMessage) => void
-
-/** The subscribers of this process, by topic. */
-class Local {
-  readonly #topics = new Map<string, Set<Listener>>()
-
-  deliver(topic: string, message: TopicMessage): void {
-    const set = this.#topics.get(topic)
-    if (set === undefined) return
-    for (const fn of [...set]) {
-      try {
-        fn(message)
-      } catch (e) {
-        console.error(`[carafe] a subscriber of ${JSON.stringify(topic)} threw:`, e)
-      }
-    }
-  }
-
-  subscribe(topic: string, fn: Listener, first?: () => void, last?: () => void): () => void {
-    let set = this.#topics.get(topic)
-    if (set === undefined) {
-      set = new Set()
-      this.#topics.set(topic, set)
-      first?.()
-    }
-    set.add(fn)
-    let done = false
-    return () => {
-      if (done) return
-      done = true
-      set.delete(fn)
-      if (set.size === 0 && this.#topics.get(topic) === set) {
-        this.#topics.delete(topic)
-        last?.()
-      }
-    }
-  }
-
-  get topics(): IterableIterator<string> {
-    return this.#topics.keys()
-  }
-}
 
 /**
  * The default transport: this process, and under `carafe start` every worker of the same
