@@ -141,8 +141,11 @@ export function userKey(user: unknown): unknown {
   return id === undefined ? user : id
 }
 
+/** The package and install line of `app.ws()`'s peer (checked at listen(), loaded at the first upgrade). */
+export const WS_PEER = ['ws', 'ws@^8.17.1', 'app.ws()'] as const
+
 function serverFor(hub: RealtimeHub, maxPayload: number): WebSocketServer {
-  wsModule ??= requirePeer<WsModule>('ws', 'ws@^8.17.1', 'app.ws()')
+  wsModule ??= requirePeer<WsModule>(...WS_PEER)
   let map = servers.get(hub)
   if (map === undefined) servers.set(hub, (map = new Map()))
   let wss = map.get(maxPayload)

@@ -25,3 +25,15 @@ export function requirePeer<T>(name: string, install: string, feature: string): 
     throw new CarafeError('ERR_MISSING_DEPENDENCY', `${feature} could not load ${name} (${err.message}); reinstall it with \`npm install ${install}\` (or \`npm rebuild ${name}\` after changing Node versions)`)
   }
 }
+
+/**
+ * Fail now (at start-up) when `name` is not installed, with the same "npm install X" message
+ * as {@link requirePeer}, without loading it (the feature loads it on first use).
+ */
+export function assertPeerInstalled(name: string, install: string, feature: string): void {
+  try {
+    require.resolve(name)
+  } catch {
+    throw new CarafeError('ERR_MISSING_DEPENDENCY', `${feature} needs the ${name} package, which is not installed: run \`npm install ${install}\` to use ${feature}`)
+  }
+}

@@ -55,3 +55,12 @@ describe('per-process state with several workers', () => {
     await rateLimit({ window: '1m', max: 5 }).close()
   })
 })
+
+describe('assertPeerInstalled', () => {
+  it('says which package to install, without loading anything, when a peer is missing; passes for an installed one', async () => {
+    const { assertPeerInstalled } = await import('../../src/util/peer.js')
+    assert.throws(() => assertPeerInstalled('carafe-no-such-package', 'carafe-no-such-package@^1', 'app.thing()'), (e: NodeJS.ErrnoException) =>
+      e.code === 'ERR_MISSING_DEPENDENCY' && e.message === 'app.thing() needs the carafe-no-such-package package, which is not installed: run `npm install carafe-no-such-package@^1` to use app.thing()')
+    assert.doesNotThrow(() => assertPeerInstalled('ws', 'ws@^8.17.1', 'app.ws()'))
+  })
+})
