@@ -315,8 +315,7 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
       SIZED[3] = String(length)
       res.writeHead(status, SIZED)
     } else {
-      const headers = headerObject(type, extra)
-      if (req.httpVersionMajor === 2) dropConnectionHeaders(headers)
+      const headers = headerObject(type, extra, req)
       if (sized && headers['content-length'] === undefined) headers['content-length'] = String(length)
       res.writeHead(status, headers)
     }
@@ -328,9 +327,7 @@ export function writeResponse(c: Context<any>, req: IncomingMessage, res: Server
   if (body instanceof Response) return void writeFetchResponse(c, body, req, res, log)
   if (extra === null) res.writeHead(status, type === null ? [] : typeHeaders(type))
   else {
-    const headers = headerObject(type, extra)
-    if (req.httpVersionMajor === 2) dropConnectionHeaders(headers)
-    res.writeHead(status, headers)
+    res.writeHead(status, headerObject(type, extra, req))
   }
   if ('kind' in body && body.kind === 'file') {
     if (req.method === 'HEAD' || body.end < body.start) {
@@ -500,9 +497,11 @@ function typeHeaders(type: string): string[] {
   return h
 }
 
-function headerObject(type: string | null, extra: Readonly<Record<string, HeaderValue>> | null): Record<string, HeaderValue> {
+/** The response headers as an object; on HTTP/2 without the connection-specific ones Node refuses there. */
+function headerObject(type: string | null, extra: Readonly<Record<string, HeaderValue>> | null, req: IncomingMessage): Record<string, HeaderValue> {
   const out: Record<string, HeaderValue> = type === null ? {} : { 'content-type': type }
   if (extra !== null) for (const k in extra) out[k] = extra[k]!
+  if (req.httpVersionMajor === 2) dropConnectionHeaders(out)
   return out
 }
 
