@@ -1,4 +1,5 @@
-import type { AuthHandle, CurrentUser, LoginOptions, Session } from '../core/battery.js'
+import type { AuthHandle, AuthMethod, CurrentUser, LoginOptions, Session } from '../core/battery.js'
+export type { AuthMethod }
 import type { Context } from '../core/context.js'
 import { CarafeError } from '../core/errors.js'
 import type { UserId } from './options.js'
@@ -19,9 +20,6 @@ export interface GuardInfo {
 export interface GuardedHandle extends AuthHandle {
   readonly guard: GuardInfo
 }
-
-/** How this request's user was authenticated. */
-export type AuthMethod = 'session' | 'remember' | 'token' | 'basic'
 
 /**
  * `auth()`'s part of one request: finds the user (a bearer token, else the session, else

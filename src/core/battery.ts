@@ -67,10 +67,17 @@ export interface FlashMessage {
 /** What `auth()` provides on each request. @internal */
 export interface AuthHandle {
   readonly user: CurrentUser | null
+  readonly via: AuthMethod | null
   login(user: CurrentUser, options?: LoginOptions): Promise<void>
   logout(): Promise<void>
   logoutOthers(): Promise<void>
 }
+
+/**
+ * How the request's user was authenticated: the session cookie, a remember-me cookie, an
+ * API token (`Authorization: Bearer …`) or HTTP Basic.
+ */
+export type AuthMethod = 'session' | 'remember' | 'token' | 'basic'
 
 /** Options for `c.login(user, options)`. */
 export interface LoginOptions {

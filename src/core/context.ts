@@ -11,7 +11,7 @@ import { segmentsOf } from '../router/canonical.js'
 import { CarafeError } from './errors.js'
 import { AppLogger, type Log } from './logger.js'
 import { createSseBody, type SseOptions, type SseStream } from '../realtime/sse.js'
-import type { AuthHandle, Batteries, CurrentUser, FlashMessage, LoginOptions, Session, SessionValue } from './battery.js'
+import type { AuthHandle, AuthMethod, Batteries, CurrentUser, FlashMessage, LoginOptions, Session, SessionValue } from './battery.js'
 
 /**
  * Typed per-request state shared by middleware and handlers (`c.set('user', u)`).
@@ -329,6 +329,15 @@ export class Context<P = Record<string, unknown>> {
   /** The logged-in user (`app.use(auth({ loadUser }))` from `carafe/auth`), or `null`. Throws `ERR_NO_AUTH` without `auth()`. */
   get user(): CurrentUser | null {
     return this.#auth('c.user').user
+  }
+
+  /**
+   * How {@link user} was authenticated (`'session'`, `'remember'`, `'token'`, `'basic'`), or
+   * `null` for a visitor. An API that must not act on a browser's ambient cookie checks
+   * `c.authMethod === 'token'`.
+   */
+  get authMethod(): AuthMethod | null {
+    return this.#auth('c.authMethod').via
   }
 
   /** Log `user` in: a new session id (against fixation) that holds the user's id. */
