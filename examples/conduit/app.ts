@@ -35,6 +35,7 @@ const redis = process.env.REDIS_URL
 const prefix = process.env.CONDUIT_REDIS_PREFIX ?? 'conduit'
 const app = new Carafe({
   uploads: { fileSize: MAX_IMAGE_BYTES, files: 1 },
+  static: { dir: 'static' }, // at /static; templates link with {{ static('conduit.css') }}
   pubsub: redis !== undefined ? redisPubSub({ url: redis, prefix: `${prefix}:pub:` }) : processPubSub(),
 })
 const dataDir = path.resolve(app.root, process.env.CONDUIT_DATA_DIR ?? 'data')
@@ -45,7 +46,7 @@ app.use(session({ store: redis !== undefined ? redisStore({ url: redis, prefix: 
 // The API authenticates by token only (api.ts ignores the session cookie), so no ambient
 // credential rides on its requests and it needs no CSRF token; every page form carries one.
 app.use(csrf({ exempt: ['/api/*'] }))
-app.use(auth({ loadUser: (id) => userById(db.kysely, Number(id)), roles: (u) => u.roles, tokens: { scheme: 'Token', maxAge: '30d' } }))
+app.use(auth({ loadUser: (id) => userById(db.kysely, Number(id)), loginUrl: '/login', roles: (u) => u.roles, tokens: { scheme: 'Token', maxAge: '30d' } }))
 
 // The first start makes the tables (migrations/, before any worker serves), then the admin
 // account and, unless CONDUIT_DEMO=0, a few demo authors and articles.
@@ -67,7 +68,6 @@ app.mount('/admin', admin({ db, role: 'admin', tables: {
 } }))
 pages(app, { db, loginLimit, uploads })
 app.static('/uploads', uploads, { maxAge: 31_536_000, immutable: true })
-app.static('/static', path.join(app.root, 'static'))
 
 app.run({ port: Number(process.env.PORT ?? 8000) })
 export default app
