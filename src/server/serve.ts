@@ -263,7 +263,8 @@ export async function run(app: Carafe, options: RunOptions = {}, callStack?: str
   }
   if (options.quiet !== true) {
     const h = server.host
-    const urlHost = h.includes(':') ? `[${h}]` : h
+    // A wildcard address is not one to type in a browser: the URL says localhost (as `carafe start`'s does).
+    const urlHost = h === '::' || h === '0.0.0.0' ? 'localhost' : h.includes(':') ? `[${h}]` : h
     const warning = debug ? '\n * Debug mode: on. Error pages show source code to local visitors; never use it in production.' : ''
     const scheme = server.secure ? 'https' : 'http'
     console.log(`Serving ${scheme.toUpperCase()} on ${h} port ${server.port} (${scheme}://${urlHost}:${server.port}/) ...${warning}`)
