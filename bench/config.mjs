@@ -75,6 +75,27 @@ const ME_BODY = JSON.stringify({ id: 42, name: 'Kim' })
 const DB_SERVERS = ['carafe-db', 'carafe-db@base', 'fastify-db', 'node-db']
 const DB_SCENARIOS = ['db-row-sqlite', 'db-list-sqlite', 'db-row-pg', 'db-list-pg']
 
+const CONDUIT_SERVERS = ['carafe-conduit', 'fastify-conduit']
+
+/** Conduit's home page with the twenty newest of bench/servers/conduit-common.mjs's articles, escaped. */
+function expectConduitHome(status, body) {
+  if (status !== 200) return `status ${status}, want 200 (${body.slice(0, 200)})`
+  const titles = [...body.matchAll(/<h2>(Article number \d+) &lt;with&gt; &amp; &quot;chars&quot;<\/h2>/g)].map((m) => m[1])
+  if (titles.length !== 20 || titles[0] !== 'Article number 40' || titles[19] !== 'Article number 21') return `want the 20 newest articles, escaped; got ${titles.length}: ${titles.slice(0, 3)}`
+  return /Popular Tags/.test(body) ? true : 'no popular tags'
+}
+
+/** The RealWorld list of the twenty newest articles, without bodies. */
+function expectConduitApi(status, body) {
+  if (status !== 200) return `status ${status}, want 200 (${body.slice(0, 200)})`
+  let out
+  try { out = JSON.parse(body) } catch { return `not JSON: ${body.slice(0, 100)}` }
+  const a = out.articles?.[0]
+  if (out.articlesCount !== 40 || out.articles.length !== 20) return `want 20 of 40 articles, got ${out.articles?.length} of ${out.articlesCount}`
+  if (a.title !== 'Article number 40 <with> & "chars"' || 'body' in a || 'id' in a || a.author?.username !== 'ana' || !Array.isArray(a.tagList)) return `wrong first article ${JSON.stringify(a).slice(0, 200)}`
+  return true
+}
+
 /** The row /notes/42 of bench/servers/db-common.mjs, as JSON. */
 function expectRow(status, body) {
   if (status !== 200) return `status ${status}, want 200 (${body.slice(0, 200)})`
@@ -217,6 +238,24 @@ export const scenarios = [
       expect: expectList,
     },
   ]),
+  // The demo site: Carafe's whole Conduit app (examples/conduit) against a Fastify twin of
+  // the same two routes on the same data layer, SQLite file and templates.
+  {
+    name: 'conduit-home',
+    title: 'Conduit home page: 20 articles from SQLite, server-rendered',
+    path: '/',
+    servers: CONDUIT_SERVERS,
+    baseline: 'fastify-conduit',
+    expect: expectConduitHome,
+  },
+  {
+    name: 'conduit-api',
+    title: 'Conduit GET /api/articles?limit=20 (JSON)',
+    path: '/api/articles?limit=20',
+    servers: CONDUIT_SERVERS,
+    baseline: 'fastify-conduit',
+    expect: expectConduitApi,
+  },
   // Static files (bench/static/www, made by static/make-fixtures.mjs), against nginx.
   {
     name: 'file1k',
@@ -287,6 +326,8 @@ export const servers = [
     requires: [{ path: '../dist/db/index.js', fix: 'npm run build (at the repo root)' }],
   },
   { name: 'fastify-db', file: 'db-fastify.mjs', scenarios: DB_SCENARIOS, requires: peerDeps('fastify') },
+  { name: 'carafe-conduit', file: 'conduit-carafe.mjs', readyText: 'Serving HTTP', scenarios: ['conduit-home', 'conduit-api'], requires: [{ path: '../dist/cli/ts-register.js', fix: 'npm run build (at the repo root)' }] },
+  { name: 'fastify-conduit', file: 'conduit-fastify.mjs', scenarios: ['conduit-home', 'conduit-api'], requires: peerDeps('fastify') },
   // Not a peer: raw node:http around the same queries (the bare driver call).
   { name: 'node-db', file: 'db-node.mjs', scenarios: DB_SCENARIOS },
   { name: 'fastify-session', file: 'session-fastify.mjs', scenarios: SESSION_SCENARIOS, requires: peerDeps('fastify', '@fastify/session', '@fastify/cookie', 'connect-redis', 'redis') },

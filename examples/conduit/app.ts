@@ -13,6 +13,7 @@
 // the site in PostgreSQL or MariaDB; REDIS_URL puts sessions, login throttling and live
 // updates in Redis, so several machines can serve it (deploy/ has the nginx recipe).
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Kysely } from 'kysely'
 import { Carafe } from 'carafe'
 import { redisStore, session, sqliteStore } from 'carafe/session'
@@ -34,6 +35,8 @@ declare module 'carafe' {
 const redis = process.env.REDIS_URL
 const prefix = process.env.CONDUIT_REDIS_PREFIX ?? 'conduit'
 const app = new Carafe({
+  // This folder, however the app is started (carafe run or start, a test, a benchmark's script).
+  root: path.dirname(fileURLToPath(import.meta.url)),
   uploads: { fileSize: MAX_IMAGE_BYTES, files: 1 },
   static: { dir: 'static' }, // at /static; templates link with {{ static('conduit.css') }}
   pubsub: redis !== undefined ? redisPubSub({ url: redis, prefix: `${prefix}:pub:` }) : processPubSub(),

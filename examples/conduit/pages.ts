@@ -9,56 +9,18 @@ import { hashPassword, requireLogin, verifyPassword, type RateLimiter } from 'ca
 import type { Database } from 'carafe/db'
 import {
   addComment, createArticle, createUser, deleteArticle, deleteComment, getArticle, getComment, listArticles,
-  listComments, popularTags, profileOf, setFavorite, setFollow, taken, updateArticle, updateUser, userByEmail,
+  listComments, profileOf, setFavorite, setFollow, taken, updateArticle, updateUser, userByEmail,
   userByUsername, type Article, type ArticleQuery, type Comment, type DB, type Db,
 } from './lib/data.js'
 import { commentTopic, publishComment, type CommentEvent } from './lib/events.js'
 import { saveImage } from './lib/images.js'
+import { forList, here, homeData, pageOf, pagination, PAGE_SIZE, showDate, withQuery } from './lib/views.js'
 import { renderMarkdown } from './lib/markdown.js'
 import { checkArticle, checkComment, checkProfile, checkRegistration, splitTags, type FieldErrors } from './lib/rules.js'
 
 export interface PageDeps { db: Database<DB>; loginLimit: RateLimiter; uploads: string }
 
-/** Articles on one page of a list. */
-export const PAGE_SIZE = 20
-
-const dateFormat = new Intl.DateTimeFormat('en-US', { month: 'long', day: 'numeric', year: 'numeric', timeZone: 'UTC' })
-/** "November 25, 2026": the dates the pages show. */
-export const showDate = (iso: string): string => dateFormat.format(new Date(iso))
-
 const viewer = (c: Context<any>): number | null => c.user?.id ?? null
-
-/** The articles of a list with what the templates show of them. */
-function forList(articles: Article[]): Array<Article & { date: string }> {
-  return articles.map((a) => ({ ...a, date: showDate(a.createdAt) }))
-}
-
-/** The page number of `?page=`, 1 when absent; `null` when it is not a page number. */
-function pageOf(c: Context<any>): number | null {
-  const raw = c.req.query('page')
-  if (raw === undefined || raw === '') return 1
-  return /^[1-9][0-9]{0,5}$/.test(raw) ? Number(raw) : null
-}
-
-/** Links to the other pages of a list, when there is more than one. */
-function pagination(count: number, page: number, href: (page: number) => string): Array<{ n: number; href: string; current: boolean }> {
-  const pages = Math.ceil(count / PAGE_SIZE)
-  if (pages <= 1) return []
-  return Array.from({ length: pages }, (_, i) => ({ n: i + 1, href: href(i + 1), current: i + 1 === page }))
-}
-
-/** The path and query of this request: where a button's redirect comes back to. */
-const here = (c: Context<any>): string => {
-  const u = new URL(c.req.url)
-  return u.pathname + u.search
-}
-
-const withQuery = (path: string, q: Record<string, string | number | undefined>): string => {
-  const s = new URLSearchParams()
-  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== 1 && v !== '') s.set(k, String(v))
-  const qs = s.toString()
-  return qs === '' ? path : `${path}?${qs}`
-}
 
 /** Whether the client asked for JSON (static/conduit.js does, for the no-reload buttons). */
 const wantsJson = (c: Context<any>): boolean => (c.req.header('accept') ?? '').includes('application/json')
@@ -82,15 +44,8 @@ export function pages(app: Carafe, deps: PageDeps): void {
     const tag = c.req.query('tag')
     const feed = c.req.query('feed') === 'following'
     if (feed && c.user === null) return c.redirect(`/login?next=${encodeURIComponent('/?feed=following')}`)
-    const query: ArticleQuery = { limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }
-    if (feed) query.feedOf = c.user!.id
-    else if (tag !== undefined && tag !== '') query.tag = tag
-    const [{ articles, articlesCount }, tags] = await Promise.all([listArticles(db(c), query, viewer(c)), popularTags(db(c), 20)])
-    const tab = feed ? 'feed' : query.tag !== undefined ? 'tag' : 'global'
-    return c.render('home.html', {
-      tab, tag: query.tag, tags, here: here(c), articles: forList(articles), articlesCount,
-      pages: pagination(articlesCount, page, (n) => withQuery('/', { feed: feed ? 'following' : undefined, tag: query.tag, page: n })),
-    })
+    const data = await homeData(db(c), { page, tag, feedOf: feed ? c.user!.id : undefined, viewerId: viewer(c) })
+    return c.render('home.html', { ...data, here: here(c) })
   })
 
   // ---- sign in, sign up, sign out ----------------------------------------------------------
