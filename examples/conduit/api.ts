@@ -107,6 +107,18 @@ export function apiFront(): Middleware {
   return (c, next) => allowCors(c, () => shape(c, next))
 }
 
+/**
+ * For the parent app's `onError`: a request to /api/* that failed before any middleware
+ * ran (a malformed percent-encoding, a refused Host) gets the API's `{ errors }` (and CORS)
+ * too; anything else is handed back (returned as is) to the app's default handling.
+ */
+export function apiOnError(e: unknown, c: Context<any>): unknown {
+  const p = c.req.path
+  if (p !== '/api' && !p.startsWith('/api/')) return e
+  c.header('access-control-allow-origin', '*')
+  return answerError(c, e)
+}
+
 function hasErrors(c: Context<any>): boolean {
   if (!(c.contentType ?? '').startsWith('application/json') || typeof c.responseBody !== 'string') return false
   try {
