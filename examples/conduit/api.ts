@@ -214,8 +214,8 @@ function checkEmail(k: Checker, email: string | null | undefined): void {
 }
 
 function checkUsername(k: Checker, username: string | null | undefined): void {
-  // It is a path segment of /api/profiles/<username> and of the pages' URLs: no slashes or controls.
-  if (typeof username === 'string' && (/[/\\]/.test(username) || CONTROL.test(username) || /\s/.test(username))) k.add('username', 'is invalid')
+  // It is a path segment of /api/profiles/<username> and of the pages' URLs: no slashes, spaces or controls, not `.` or `..`.
+  if (typeof username === 'string' && (/[/\\]/.test(username) || CONTROL.test(username) || /\s/.test(username) || /^\.+$/.test(username))) k.add('username', 'is invalid')
 }
 
 /**

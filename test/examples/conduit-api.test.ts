@@ -152,7 +152,9 @@ async function conformance(t: TestContext, backendOf: (dir: string) => Backend):
     const blank = await call('POST', '/users', { body: { user: { username: ' ', email: '' } } })
     for (const f of ['username', 'email', 'password']) assertErrors(blank, 422, f, /can't be blank/)
     assertErrors(await call('POST', '/users', { body: { user: { username: 'x1', email: 'not-an-email', password: 'long enough' } } }), 422, 'email', /is invalid/)
-    assertErrors(await call('POST', '/users', { body: { user: { username: 'a/b', email: 'ab@example.com', password: 'long enough' } } }), 422, 'username', /is invalid/)
+    for (const username of ['a/b', 'a\\b', '..', 'two words', 'tab\there']) {
+      assertErrors(await call('POST', '/users', { body: { user: { username, email: 'ab@example.com', password: 'long enough' } } }), 422, 'username', /is invalid/)
+    }
     assertErrors(await call('POST', '/users', { body: { user: { username: 'x2', email: 'x2@example.com', password: 'short' } } }), 422, 'password', /too short/)
     assertErrors(await call('POST', '/users', { body: { user: { username: 42, email: ['x'], password: 'long enough' } } }), 422, 'username', /must be a string/)
     assertErrors(await call('POST', '/users', { body: { user: { username: 'x'.repeat(65), email: 'x3@example.com', password: 'long enough' } } }), 422, 'username', /too long/)
