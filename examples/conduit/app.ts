@@ -24,7 +24,7 @@ import { processPubSub, redisPubSub } from 'carafe/realtime'
 import { userById, type DB, type User } from './lib/data.js'
 import { MAX_IMAGE_BYTES } from './lib/images.js'
 import { seed } from './lib/seed.js'
-import { api } from './api.js'
+import { api, apiFront, apiOnError } from './api.js'
 import { pages } from './pages.js'
 
 declare module 'carafe' {
@@ -44,6 +44,10 @@ const app = new Carafe({
 const dataDir = path.resolve(app.root, process.env.CONDUIT_DATA_DIR ?? 'data')
 const db = database<DB>(process.env.DATABASE_URL ?? `sqlite:${dataDir}/conduit.db`, { migrate: true })
 
+// First on /api/*: CORS, and the API's `{"errors": …}` shape on what the middleware below answers.
+app.use('/api', apiFront())
+// …and on what fails before any middleware runs (a malformed URL): other paths get the default pages.
+app.onError(apiOnError)
 app.use(db.middleware())
 app.use(session({ store: redis !== undefined ? redisStore({ url: redis, prefix: `${prefix}:sess:` }) : sqliteStore({ path: path.join(dataDir, 'sessions.db') }), maxAge: '14d' }))
 // The API authenticates by token only (api.ts ignores the session cookie), so no ambient

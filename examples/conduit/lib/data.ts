@@ -206,6 +206,12 @@ export async function getArticle(db: Db, slug: string, viewerId: number | null):
   return (await withTags(db, [row as Listed]))[0]
 }
 
+/** The id and author of the article at `slug`, or `undefined` (for the checks before a change). */
+export async function articleRef(db: Db, slug: string): Promise<{ id: number; authorId: number } | undefined> {
+  const row = await db.selectFrom('articles').select(['id', 'author_id']).where('slug', '=', slug).executeTakeFirst()
+  return row === undefined ? undefined : { id: row.id, authorId: row.author_id }
+}
+
 /** A URL-safe slug of a title: lower-case letters and digits of any script, joined by dashes. */
 export function slugify(title: string): string {
   const s = title.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
