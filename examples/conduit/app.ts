@@ -25,7 +25,7 @@ import { userById, type DB, type User } from './lib/data.js'
 import { MAX_IMAGE_BYTES } from './lib/images.js'
 import { seed } from './lib/seed.js'
 import { api, apiFront, apiOnError } from './api.js'
-import { pages } from './pages.js'
+import { pageError, pages } from './pages.js'
 
 declare module 'carafe' {
   interface CurrentUser extends User {}
@@ -46,8 +46,12 @@ const db = database<DB>(process.env.DATABASE_URL ?? `sqlite:${dataDir}/conduit.d
 
 // First on /api/*: CORS, and the API's `{"errors": …}` shape on what the middleware below answers.
 app.use('/api', apiFront())
-// …and on what fails before any middleware runs (a malformed URL): other paths get the default pages.
-app.onError(apiOnError)
+// …and on what fails before any middleware runs (a malformed URL); the other paths get the
+// site's error pages.
+app.onError((error, c) => {
+  const out = apiOnError(error, c)
+  return out === error ? pageError(error, c) : out
+})
 app.use(db.middleware())
 app.use(session({ store: redis !== undefined ? redisStore({ url: redis, prefix: `${prefix}:sess:` }) : sqliteStore({ path: path.join(dataDir, 'sessions.db') }), maxAge: '14d' }))
 // The API authenticates by token only (api.ts ignores the session cookie), so no ambient

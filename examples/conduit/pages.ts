@@ -282,18 +282,20 @@ export function pages(app: Carafe, deps: PageDeps): void {
     if (on) c.flash(`You follow ${user.username}: their articles are in Your Feed.`)
     return c.redirect(c.safeNext(`/profile/${encodeURIComponent(user.username)}`, f.text('next')), 303)
   })
+}
 
-  // ---- error pages -------------------------------------------------------------------------
-  // Refusals (404, 403, 400, 413, 429…) as a page of the site, with the reason; the rest (and
-  // every error of a client that asks for JSON) as Carafe answers them.
-  app.onError(function errorPage(error, c) {
-    if (!isHttpError(error) || error.status >= 500 || wantsJson(c) || c.req.method === 'HEAD') return error
-    if (error.status === 401 || (error.status >= 300 && error.status < 400)) return error
-    const title = error.status === 404 ? 'Not found' : error.status === 403 ? 'Not yours' : error.status === 429 ? 'Too many tries' : 'That did not work'
-    const res = c.render('error.html', { status: error.status, title, message: error.message }, error.status)
-    for (const [k, v] of Object.entries(error.headers)) c.header(k, v)
-    return res
-  })
+/**
+ * The site's error pages (`app.onError`, composed in app.ts with the API's): refusals (404,
+ * 403, 400, 413, 429…) as a page of the site with the reason; the rest (and every error of
+ * a client that asks for JSON) as Carafe answers them.
+ */
+export function pageError(error: unknown, c: Context<any>): unknown {
+  if (!isHttpError(error) || error.status >= 500 || wantsJson(c) || c.req.method === 'HEAD') return error
+  if (error.status === 401 || (error.status >= 300 && error.status < 400)) return error
+  const title = error.status === 404 ? 'Not found' : error.status === 403 ? 'Not yours' : error.status === 429 ? 'Too many tries' : 'That did not work'
+  const res = c.render('error.html', { status: error.status, title, message: error.message }, error.status)
+  for (const [k, v] of Object.entries(error.headers)) c.header(k, v)
+  return res
 }
 
 /** A comment as the API and the event stream show it (no ids of the database's own). */

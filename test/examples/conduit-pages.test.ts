@@ -131,7 +131,7 @@ describe('examples/conduit pages: bad input and refusals (JavaScript off)', { ti
       const b = new Browser(url)
       await b.signUp('marky')
       await b.go('/editor')
-      const body = `# Title\n\n<script>alert(1)</script>\n\n[a](javascript:alert(2)) [b](JAVASCRIPT:alert(3)) [c](data:text/html,<script>alert(4)</script>)\n\n<img src=x onerror=alert(5)> <a href="#" onclick="alert(6)">x</a>\n\n[ok](https://example.com/)\n\n${'A long paragraph. '.repeat(5000)}`
+      const body = `# Title\n\n<script>alert(1)</script>\n\n[a](javascript:alert(2)) [b](JAVASCRIPT:alert(3)) [c](data:text/html,<script>alert(4)</script>)\n\n<img src=x onerror=alert(5)> <a href="#" onclick="alert(6)">x</a>\n\n[ok](https://example.com/)\n\n${'A long paragraph. '.repeat(3500)}`
       const r = await b.post('/editor', { title: 'Harmless', description: 'xss', body, tags: 'a b' })
       assert.equal(r.status, 303)
       const page = await b.go(r.location!)
@@ -143,7 +143,7 @@ describe('examples/conduit pages: bad input and refusals (JavaScript off)', { ti
       assert.match(content, /&lt;img src=x onerror=alert\(5\)&gt;/, 'raw HTML is shown as text')
       assert.match(content, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/)
       assert.match(content, /<a href="https:\/\/example.com\/" rel="nofollow ugc noopener">ok<\/a>/)
-      assert.ok(content.length > 90_000)
+      assert.ok(content.length > 60_000)
     })
 
     await t.test("a deleted article's old URL is a 404 page; only its author may delete or edit it (403)", async () => {

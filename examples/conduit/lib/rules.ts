@@ -2,7 +2,7 @@
 // field ("can't be blank"), empty when the input is fine.
 export type FieldErrors = Record<string, string[]>
 
-export const LIMITS = { username: 40, email: 255, password: [8, 200], bio: 1000, image: 500, title: 200, description: 500, body: 100_000, tags: 10, tag: 40, comment: 5000 } as const
+export const LIMITS = { username: 40, email: 255, password: [8, 200], bio: 1000, image: 500, title: 200, description: 500, body: 65_535, tags: 10, tag: 40, comment: 5000 } as const
 
 const USERNAME = /^[\p{L}\p{N}_.-]+$/u
 const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/
@@ -89,6 +89,8 @@ export function checkArticle(v: { title?: string | undefined; description?: stri
   if (!partial || v.title !== undefined) text(errors, 'title', v.title, LIMITS.title)
   if (!partial || v.description !== undefined) text(errors, 'description', v.description, LIMITS.description)
   if (!partial || v.body !== undefined) text(errors, 'body', v.body, LIMITS.body)
+  // A MariaDB `text` column holds 65,535 bytes (SQLite and PostgreSQL more): the same limit on every database, as the API's.
+  if (v.body !== undefined && v.body.length <= LIMITS.body && Buffer.byteLength(v.body) > LIMITS.body) (errors.body ??= []).push(`is too long (at most ${LIMITS.body} bytes of UTF-8)`)
   checkTags(errors, tags)
   return errors
 }
