@@ -28,7 +28,7 @@ export function makeDialect(parsed: ParsedDatabaseUrl, file: string | undefined,
           c.pragma('foreign_keys = ON')
           c.pragma(`busy_timeout = ${Math.floor(busy)}`)
         })
-        return conn as never
+        return cachePrepared(conn) as never
       },
     })
     // Writes in BEGIN IMMEDIATE: a deferred transaction that reads then writes can fail with
@@ -117,4 +117,31 @@ function boundedPool(pool: CallbackPool, ms: number): CallbackPool {
     },
     end: (cb) => pool.end(cb),
   }
+}
+
+/** How many prepared statements one SQLite connection keeps for reuse. */
+const STATEMENT_CACHE = 256
+
+/**
+ * Keep the connection's prepared statements, by SQL text, for the next query with the same
+ * text: Kysely prepares each query anew, and preparing costs about as much as running a
+ * small one. At most {@link STATEMENT_CACHE}, least recently used out first. Reuse is safe:
+ * the connection serves one query at a time (Kysely's lock), and SQLite re-prepares a
+ * statement by itself when the schema changed under it.
+ */
+function cachePrepared(conn: BetterSqlite3.Database): BetterSqlite3.Database {
+  const prepare = conn.prepare.bind(conn)
+  const cache = new Map<string, BetterSqlite3.Statement>()
+  conn.prepare = ((sql: string) => {
+    let stmt = cache.get(sql)
+    if (stmt !== undefined) {
+      cache.delete(sql)
+    } else {
+      stmt = prepare(sql)
+      if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!)
+    }
+    cache.set(sql, stmt)
+    return stmt
+  }) as BetterSqlite3.Database['prepare']
+  return conn
 }
