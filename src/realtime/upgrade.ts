@@ -116,11 +116,18 @@ function upgrade(app: UpgradeApp, hub: RealtimeHub, entry: WebSocketEntry, c: Co
       }
     }
     raw.on('pong', () => hub.pong(ws))
+    // The hot path of a socket: no closure or promise per message, unless the handler makes one.
+    const onMessage = handlers.message
     raw.on('message', (data, isBinary) => {
       hub.pong(ws)
-      if (handlers.message === undefined) return
-      const value = isBinary ? toBuffer(data) : toBuffer(data).toString('utf8')
-      call('message()', () => handlers.message!(ws, value, c))
+      if (onMessage === undefined) return
+      const bytes = Buffer.isBuffer(data) ? data : toBuffer(data)
+      try {
+        const out = onMessage(ws, isBinary ? bytes : bytes.toString('utf8'), c) as unknown
+        if (out instanceof Promise) out.catch((e: unknown) => report('message()', e))
+      } catch (e) {
+        report('message()', e)
+      }
     })
     raw.on('error', (e: Error & { code?: string }) => {
       // ws closes the socket itself (1009 too big, 1007 bad UTF-8, 1002 protocol error).
