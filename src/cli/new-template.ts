@@ -77,14 +77,16 @@ const APP = `// A guestbook: the home page lists the entries and has a form to s
 //   npm test       run test/
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Kysely } from 'kysely'
+import type { Generated, Kysely } from 'kysely'
 import { Carafe } from 'carafe'
 import { database } from 'carafe/db'
 import { session, sqliteStore } from 'carafe/session'
 import { csrf } from 'carafe/auth'
 
+// The tables as the migrations in migrations/ made them (npx carafe db types writes this from
+// the live database). Generated: the database fills it in when a row is inserted.
 interface DB {
-  entries: { id: number; name: string; message: string; created_at: string }
+  entries: { id: Generated<number>; name: string; message: string; created_at: Generated<string> }
 }
 
 // c.db is typed by the tables above in every handler.

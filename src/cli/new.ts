@@ -47,7 +47,7 @@ export async function newCommand(argv: string[]): Promise<void> {
     if (range === undefined) throw new Error(`carafe's package.json has no peerDependencies.${d}`)
     drivers[d] = range
   }
-  const files = projectFiles({ name, carafeRoot: carafe.root, drivers, stamp: timestamp(new Date()) })
+  const files = projectFiles({ name, carafeRoot: carafe.root, drivers, stamp: initStamp(dir) ?? timestamp(new Date()) })
   for (const [file, text] of Object.entries(files)) {
     const to = path.join(dir, ...file.split('/'))
     await mkdir(path.dirname(to), { recursive: true })
@@ -73,6 +73,15 @@ export function nameProblem(name: string): string | undefined {
     return `it becomes the npm package name, which takes lowercase letters, digits, - . _ ~ and starts with a letter or digit${fix === '' ? '' : ` (e.g. ${fix})`}`
   }
   return undefined
+}
+
+/** The timestamp of an `_init` migration an earlier `carafe new` wrote here: --force replaces it rather than adding a second one. */
+function initStamp(dir: string): string | undefined {
+  try {
+    return readdirSync(path.join(dir, 'migrations')).map((f) => /^(\d{14})_init\.ts$/.exec(f)?.[1]).find((s) => s !== undefined)
+  } catch {
+    return undefined
+  }
 }
 
 interface CarafePackage {
