@@ -6,6 +6,7 @@ import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { NEW_HELP } from '../../src/cli/new.js'
+import { TEST_HELP } from '../../src/cli/test.js'
 import { CLI, ROOT } from '../helpers/spawn.js'
 import { Jar } from '../helpers/jar.js'
 
@@ -213,5 +214,30 @@ describe('carafe new', () => {
     r = await carafe(['new', '--help'], dir)
     assert.equal(r.code, 0)
     assert.equal(r.stdout, NEW_HELP)
+  })
+
+  it('carafe test runs .ts test files with node --test, passes on their exit code, and says when there are none', async (t) => {
+    const dir = await tmp(t)
+    let r = await carafe(['test'], dir)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^carafe test: no test files/)
+    mkdirSync(path.join(dir, 'test'))
+    mkdirSync(path.join(dir, 'node_modules/dep'), { recursive: true })
+    await writeFile(path.join(dir, 'node_modules/dep/x.test.ts'), "throw new Error('node_modules is not searched')\n")
+    await writeFile(path.join(dir, 'lib.ts'), 'export const double = (n: number): number => n * 2\n')
+    await writeFile(path.join(dir, 'test/lib.test.ts'), `import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { double } from '../lib.js'
+const n: number = double(2)
+test('double', () => assert.equal(n, Number(process.env.EXPECT ?? 4)))
+`)
+    r = await carafe(['test'], dir)
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /^# pass 1$/m)
+    r = await run(process.execPath, [CLI, 'test', 'test', '--', '--test-reporter=spec'], dir, { EXPECT: '5' })
+    assert.equal(r.code, 1)
+    assert.match(r.stdout, /✖ double/)
+    r = await carafe(['test', '--help'], dir)
+    assert.equal(r.stdout, TEST_HELP)
   })
 })
