@@ -8,6 +8,8 @@ import { TLS_FLAGS, TLS_HELP, tlsOptionsFromFlags, tlsToEnv } from './tls-flags.
 export const HELP = `Usage: carafe <command> [options]
 
 Commands:
+  new <dir> [--force]     Write a new project (an app, templates, a database, a test)
+                          into <dir>: then cd <dir> && npm install && npm start
   serve [dir] [port]      Serve a folder over HTTP, like python -m http.server
                           (carafe serve --help for its options)
   start <file> [options]  Serve an app in production: workers, graceful drain and
@@ -21,6 +23,7 @@ Commands:
       --log FORMAT        access log: default, common, combined, json or off
       --cert FILE, --key FILE, --self-signed   serve HTTPS and HTTP/2
   routes <file>           Print the app's route table, like flask routes
+  test [files]            Run tests with node --test, .ts files included (no build step)
   secret                  Print a fresh random secret for CARAFE_SECRET
   db <command>            Migrations and the database: new, migrate, rollback, status,
                           types, seed (carafe db --help for each)
@@ -60,7 +63,7 @@ Print a fresh random secret (32 random bytes, base64url) to use as CARAFE_SECRET
 new Carafe({ secrets: [...] }).
 `
 
-const COMMANDS = ['serve', 'start', 'run', 'routes', 'secret', 'db', 'help']
+const COMMANDS = ['new', 'serve', 'start', 'run', 'routes', 'test', 'secret', 'db', 'help']
 
 const RUN_FLAGS = {
   host: { type: 'string' },
@@ -87,6 +90,14 @@ export async function main(argv: string[]): Promise<void> {
     case '--version':
       console.log(version())
       return
+    case 'new': {
+      const { newCommand } = await import('./new.js')
+      return newCommand(rest)
+    }
+    case 'test': {
+      const { testCommand } = await import('./test.js')
+      return testCommand(rest)
+    }
     case 'serve': {
       const { serveCommand } = await import('./serve.js')
       return serveCommand(rest)
