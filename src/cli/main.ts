@@ -8,8 +8,6 @@ import { TLS_FLAGS, TLS_HELP, tlsOptionsFromFlags, tlsToEnv } from './tls-flags.
 export const HELP = `Usage: carafe <command> [options]
 
 Commands:
-  new <dir> [--force]     Write a new project (an app, templates, a database, a test)
-                          into <dir>: then cd <dir> && npm install && npm start
   serve [dir] [port]      Serve a folder over HTTP, like python -m http.server
                           (carafe serve --help for its options)
   start <file> [options]  Serve an app in production: workers, graceful drain and
@@ -23,6 +21,8 @@ Commands:
       --log FORMAT        access log: default, common, combined, json or off
       --cert FILE, --key FILE, --self-signed   serve HTTPS and HTTP/2
   routes <file>           Print the app's route table, like flask routes
+  new <dir> [--force]     Write a new project (an app, templates, a database, a test)
+                          into <dir>: then cd <dir> && npm install && npm start
   test [files]            Run tests with node --test, .ts files included (no build step)
   secret                  Print a fresh random secret for CARAFE_SECRET
   db <command>            Migrations and the database: new, migrate, rollback, status,
