@@ -21,7 +21,10 @@ declare module 'carafe' {
 }
 
 // ---- step 1: the app; step 4: its static folder at /static -----------------------------
-const app = new Carafe({ static: { dir: 'static' } })
+// root: the folder templates/, static/ and migrations/ are in; by default the folder of the
+// script that was run (this one, under `carafe run`). A compiled test importing the app
+// runs from build/test/…, so it says where they are with TOUR_ROOT.
+const app = new Carafe({ root: process.env.TOUR_ROOT, static: { dir: 'static' } })
 const data = process.env.TOUR_DATA_DIR ?? 'data'
 const db = database<DB>(`sqlite:${data}/tour.db`, { migrate: true })
 // db.middleware() opens it at startup (running the migrations), closes it on shutdown, and
