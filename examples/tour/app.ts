@@ -8,7 +8,7 @@ import { session } from 'carafe/session'
 import { auth, csrf, hashPassword, requireLogin, verifyPassword } from 'carafe/auth'
 import { database } from 'carafe/db'
 
-// ---- step 8: the database (tables made by migrations/…_create_tables.ts) ---------------
+// ---- step 9: the database's tables (made by migrations/…_create_tables.ts) -------------
 interface DB {
   users: { id: Generated<number>; email: string; name: string; password_hash: string }
   posts: { id: Generated<number>; title: string; body: string; author_id: number; created_at: Generated<string> }
@@ -20,7 +20,7 @@ declare module 'carafe' {
   interface CurrentUser extends User {}
 }
 
-// ---- step 1: the app; step 4: its static folder at /static -----------------------------
+// ---- step 1: the app; step 4: its static folder at /static; step 9: the database --------
 // root: the folder templates/, static/ and migrations/ are in; by default the folder of the
 // script that was run (this one, under `carafe run`). A compiled test importing the app
 // runs from build/test/…, so it says where they are with TOUR_ROOT.
@@ -31,7 +31,7 @@ const db = database<DB>(`sqlite:${data}/tour.db`, { migrate: true })
 // turns a missing row into a 404 and a unique violation into a 409.
 app.use(db.middleware())
 
-// ---- steps 6, 7 and 8: sessions, CSRF, logins -----------------------------------------
+// ---- step 6: sessions; step 8: CSRF; step 7: logins ------------------------------------
 const loadUser = async (id: unknown): Promise<User | undefined> => {
   const row = await db.kysely.selectFrom('users').selectAll().where('id', '=', Number(id)).executeTakeFirst()
   return row && { id: row.id, email: row.email, name: row.name, passwordHash: row.password_hash, roles: [] }
@@ -129,9 +129,17 @@ app.post('/posts/new', requireLogin(), async function createPost(c) {
   return c.redirect(c.url('post', { id }), 303)
 })
 
-// ---- step 9: JSON ---------------------------------------------------------------------
+// ---- step 10: JSON --------------------------------------------------------------------
 app.get('/api/posts', async function apiPosts() {
   return db.kysely.selectFrom('posts').select(['id', 'title', 'author_id', 'created_at']).orderBy('id').execute()
+})
+
+// c.valid() throws instead: a 400 whose JSON lists each field's issue.
+app.post('/api/posts', requireLogin(), async function apiCreatePost(c) {
+  const { title, body } = await c.valid('json', Post)
+  const created = await db.kysely.insertInto('posts').values({ title, body, author_id: c.user!.id })
+    .returningAll().executeTakeFirstOrThrow()
+  return c.json(created, 201)
 })
 
 app.get('/api/posts/<int:id>', async function apiPost(c) {

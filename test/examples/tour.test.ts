@@ -101,6 +101,16 @@ describe('examples/tour', () => {
     assert.equal((JSON.parse(body) as { body: string }).body, 'first')
     ;({ res } = await go('/api/posts/2', { headers: { accept: 'application/json' } }))
     assert.equal(res.status, 404)
+    // c.valid(): a JSON body, from the same origin (as a browser's fetch() says), or a 400 listing the issues.
+    const json = (value: unknown) => ({ method: 'POST', body: JSON.stringify(value), headers: { 'content-type': 'application/json', accept: 'application/json', 'sec-fetch-site': 'same-origin' } })
+    ;({ res, body } = await go('/api/posts', json({ title: 'Second', body: 'by JSON' })))
+    assert.equal(res.status, 201)
+    assert.equal((JSON.parse(body) as { id: number }).id, 2)
+    ;({ res, body } = await go('/api/posts', json({ title: '' })))
+    assert.equal(res.status, 400)
+    assert.deepEqual((JSON.parse(body) as { issues: unknown }).issues, [{ path: 'title', message: 'Give the post a title.' }])
+    ;({ res } = await go('/api/posts', { ...json({ title: 'Forged' }), headers: { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' } }))
+    assert.equal(res.status, 403)
   })
 
   it('runs in process with carafe/testing, as the tour\'s testing step shows', async (t) => {
