@@ -4,7 +4,7 @@
 import type { Generated } from 'kysely'
 import { z } from 'zod'
 import { Carafe } from 'carafe'
-import { session } from 'carafe/session'
+import { session, sqliteStore } from 'carafe/session'
 import { auth, csrf, hashPassword, requireLogin, verifyPassword } from 'carafe/auth'
 import { database } from 'carafe/db'
 
@@ -36,7 +36,8 @@ const loadUser = async (id: unknown): Promise<User | undefined> => {
   const row = await db.kysely.selectFrom('users').selectAll().where('id', '=', Number(id)).executeTakeFirst()
   return row && { id: row.id, email: row.email, name: row.name, passwordHash: row.password_hash, roles: [] }
 }
-app.use(session())
+// Sessions in a SQLite file: they survive restarts, and every `carafe start` worker sees them.
+app.use(session({ store: sqliteStore({ path: `${data}/sessions.db` }) }))
 app.use(csrf())
 app.use(auth({ loadUser }))
 

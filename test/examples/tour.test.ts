@@ -14,7 +14,7 @@ describe('examples/tour', () => {
     const p = spawnCli(t, ['run', 'examples/tour/app.ts', '--port', '0', '--host', '127.0.0.1'], { TOUR_DATA_DIR: dir })
     const url = await waitForServer(p)
     // Step 8: the migration made the SQLite file at startup.
-    assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.db')), ['tour.db'])
+    assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.db')).sort(), ['sessions.db', 'tour.db'])
 
     const jar = new Jar()
     let token = ''
