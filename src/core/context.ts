@@ -444,7 +444,7 @@ export class Context<P = Record<string, unknown>> {
 
   /**
    * Set a whole prebuilt header list at once (flat name/value pairs, lower-case names,
-   * `content-type` included), checked with {@link checkHeaderList} when it was built. On a
+   * `content-type` included), checked (by Carafe's internal `checkHeaderList()`) when it was built. On a
    * response with no header set yet it is kept as is; otherwise its headers are added one
    * by one.
    */

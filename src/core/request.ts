@@ -22,7 +22,7 @@ export interface RequestSettings {
   readonly trustedOrigins: readonly string[]
   /** The lower-case header a trusted proxy passes the request id in. @default 'x-request-id' */
   readonly requestIdHeader?: string
-  /** Makes the id of a request that came without a usable one. @default {@link newRequestId} */
+  /** Makes the id of a request that came without a usable one. @default a random per-process prefix and a counter (`k3Jq9vX2-1a`) */
   readonly genRequestId?: (req: CarafeRequest) => string
 }
 
@@ -151,7 +151,7 @@ export abstract class CarafeRequest {
   /**
    * The request's id, for logs and for tracing it across services: the `X-Request-Id` the
    * proxy in front sent, when the socket's peer is a trusted proxy (the app's `trustProxy`)
-   * and the id is a sane token ({@link REQUEST_ID_RE}); else one Carafe makes (the app's
+   * and the id is a sane token (1–200 characters of `A-Za-z0-9._:@/+=-`); else one Carafe makes (the app's
    * `genRequestId`), on first read only. A client talking to the app directly cannot choose
    * its id, so it cannot make its lines look like someone else's.
    */

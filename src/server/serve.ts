@@ -46,7 +46,7 @@ export interface ListenOptions {
   external?: boolean
   /**
    * Serve HTTPS: the certificate and key (PEM text, PEM files, or `{ selfSigned: true }` for
-   * local development). `false` or absent: plain HTTP. See {@link TlsOptions}.
+   * local development). `false` or absent: plain HTTP. The fields: `cert`/`key` (PEM text), `certFile`/`keyFile`, `passphrase`, `selfSigned` (see docs/tls.md).
    * @default undefined (plain HTTP)
    */
   tls?: TlsOptions | false

@@ -17,7 +17,7 @@ export interface TemplateEngine {
   safe?(html: string): unknown
 }
 
-/** Options for {@link createNunjucksEngine}. */
+/** Options of the default template engine (Nunjucks), which `c.render()` uses. */
 export interface NunjucksEngineOptions {
   /** Folder the template names are relative to. */
   dir: string
