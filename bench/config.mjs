@@ -327,7 +327,7 @@ export const servers = [
   },
   { name: 'fastify-db', file: 'db-fastify.mjs', scenarios: DB_SCENARIOS, requires: peerDeps('fastify') },
   { name: 'carafe-conduit', file: 'conduit-carafe.mjs', readyText: 'Serving HTTP', scenarios: ['conduit-home', 'conduit-api'], requires: [{ path: '../dist/cli/ts-register.js', fix: 'npm run build (at the repo root)' }] },
-  { name: 'fastify-conduit', file: 'conduit-fastify.mjs', scenarios: ['conduit-home', 'conduit-api'], requires: peerDeps('fastify') },
+  { name: 'fastify-conduit', file: 'conduit-fastify.mjs', scenarios: ['conduit-home', 'conduit-api'], requires: peerDeps('fastify', '@fastify/cors') },
   // Not a peer: raw node:http around the same queries (the bare driver call).
   { name: 'node-db', file: 'db-node.mjs', scenarios: DB_SCENARIOS },
   { name: 'fastify-session', file: 'session-fastify.mjs', scenarios: SESSION_SCENARIOS, requires: peerDeps('fastify', '@fastify/session', '@fastify/cookie', 'connect-redis', 'redis') },

@@ -1,9 +1,11 @@
 // Fastify 5 serving the same two Conduit routes on the same prepared SQLite file, through
 // the same data layer (examples/conduit/lib: the same Kysely queries) and, for the home
-// page, the same Nunjucks templates with the globals a visitor's page gets.
+// page, the same Nunjucks templates with the globals a visitor's page gets. The API answers
+// with CORS for any origin, as the spec asks and Carafe's Conduit does (@fastify/cors on /api).
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
+import cors from '@fastify/cors'
 import nunjucks from 'nunjucks'
 import { portFromEnv } from './routes.mjs'
 import { CONDUIT, cleanupOnExit, prepareConduit } from './conduit-common.mjs'
@@ -29,13 +31,16 @@ app.get('/', async (req, reply) => {
   }, (e, out) => (e ? reject(e) : resolve(out))))
   reply.type('text/html; charset=utf-8').send(html)
 })
-app.get('/api/articles', async (req, reply) => {
-  const n = (v, d) => (v === undefined ? d : /^\d+$/.test(v) ? Number(v) : NaN)
-  const limit = n(req.query.limit, 20)
-  const offset = n(req.query.offset, 0)
-  if (Number.isNaN(limit) || Number.isNaN(offset)) return reply.code(422).send({ errors: { query: ['limit and offset must be whole numbers'] } })
-  const { articles, articlesCount } = await data.listArticles(k, { limit, offset, tag: req.query.tag, author: req.query.author, favorited: req.query.favorited }, null)
-  return { articles: articles.map(({ id, ...a }) => a), articlesCount }
+app.register(async (api) => {
+  await api.register(cors, { origin: '*', allowedHeaders: ['Content-Type', 'Authorization', 'X-Requested-With'], methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'], maxAge: 600 })
+  api.get('/api/articles', async (req, reply) => {
+    const n = (v, d) => (v === undefined ? d : /^\d+$/.test(v) ? Number(v) : NaN)
+    const limit = n(req.query.limit, 20)
+    const offset = n(req.query.offset, 0)
+    if (Number.isNaN(limit) || Number.isNaN(offset)) return reply.code(422).send({ errors: { query: ['limit and offset must be whole numbers'] } })
+    const { articles, articlesCount } = await data.listArticles(k, { limit, offset, tag: req.query.tag, author: req.query.author, favorited: req.query.favorited }, null)
+    return { articles: articles.map(({ id, ...a }) => a), articlesCount }
+  })
 })
 const port = portFromEnv()
 app.listen({ port, host: '127.0.0.1' }, (err) => {
