@@ -1,15 +1,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
-import { createRequire } from 'node:module'
 import { appDir, ROOT, spawnCli } from '../helpers/spawn.js'
-import { needService, SERVICES, uniqueName } from '../helpers/services.js'
-
-const require = createRequire(import.meta.url)
+import { needService, ownPgSchema, ownRedisPrefix, SERVICES } from '../helpers/services.js'
+import { startNginx } from '../helpers/nginx.js'
 
 async function freePort(): Promise<number> {
   const s = net.createServer().listen(0, '127.0.0.1')
@@ -36,39 +33,15 @@ function request(port: number, method: string, p: string, headers: Record<string
 describe('Conduit scaled out behind nginx (deploy/nginx.conf)', { timeout: 180_000 }, () => {
   it('two `carafe start` instances on PostgreSQL and Redis: a sign-up sticks on both, a comment posted through one reaches a reader streaming from the other', async (t) => {
     if (!(await needService(t, 'postgres')) || !(await needService(t, 'redis'))) return
-    execFileSync('bash', [path.join(ROOT, 'deploy/ensure-nginx.sh')], { stdio: 'inherit' })
-    const schema = uniqueName('conduit')
-    const prefix = uniqueName('conduit')
-    const pg = require('pg') as typeof import('pg')
-    const admin = new pg.Client({ connectionString: SERVICES.postgres.url })
-    await admin.connect()
-    await admin.query(`create schema ${schema}`)
-    t.after(async () => {
-      await admin.query(`drop schema ${schema} cascade`)
-      await admin.end()
-      const { createClient } = require('redis') as typeof import('redis')
-      const r = createClient({ url: SERVICES.redis.url })
-      await r.connect()
-      for await (const keys of r.scanIterator({ MATCH: `${prefix}:*`, COUNT: 500 })) if (keys.length > 0) await r.del(keys)
-      await r.quit()
-    })
-
+    const { url: databaseUrl } = await ownPgSchema(t, 'conduit')
+    const prefix = ownRedisPrefix(t, 'conduit')
     const dir = await appDir()
     t.after(() => rm(dir, { recursive: true, force: true }))
     const [front, portA, portB] = [await freePort(), await freePort(), await freePort()]
-    let site = await readFile(path.join(ROOT, 'deploy/nginx.conf'), 'utf8')
-    site = site.replace(/listen 80;/, `listen 127.0.0.1:${front};`)
-      .replace('server 127.0.0.1:8001', `server 127.0.0.1:${portA}`)
-      .replace('server 127.0.0.1:8002', `server 127.0.0.1:${portB}`)
-      .replace('alias /srv/myapp/static/;', `alias ${ROOT}/examples/conduit/static/;`)
-      .replace('proxy_pass http://carafe_app;', 'proxy_pass http://carafe_app;\n        add_header X-Upstream $upstream_addr always;')
-    const conf = path.join(dir, 'nginx.conf')
-    await writeFile(conf, `user root;\nworker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;\n${site}\n}\n`)
-    const nginx = spawn('/usr/sbin/nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'inherit', 'inherit'] })
-    t.after(() => { nginx.kill('SIGTERM') })
+    await startNginx(t, dir, { front, upstreams: [portA, portB], staticDir: path.join(ROOT, 'examples/conduit/static') })
 
     const env = {
-      DATABASE_URL: `${SERVICES.postgres.url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+      DATABASE_URL: databaseUrl,
       REDIS_URL: SERVICES.redis.url, CONDUIT_REDIS_PREFIX: prefix, CONDUIT_DATA_DIR: path.join(dir, 'data'),
       CONDUIT_ADMIN_PASSWORD: 'admin password 1', CONDUIT_LOGIN_LIMIT: '1000', CARAFE_SECRET: 'conduit-scale-out-secret-0123456789abcdefghij',
     }

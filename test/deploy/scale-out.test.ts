@@ -1,15 +1,14 @@
 import { describe, it, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
-import { createRequire } from 'node:module'
 import { appDir, ROOT, spawnCli, type Spawned } from '../helpers/spawn.js'
-import { needService, SERVICES, uniqueName } from '../helpers/services.js'
+import { needService, ownPgSchema, ownRedisPrefix, SERVICES } from '../helpers/services.js'
+import { startNginx } from '../helpers/nginx.js'
 
-const require = createRequire(import.meta.url)
 const SECRET = 'scale-out-tests-secret-0123456789abcdefghijklmn'
 const PASSWORD = 'admin password 1'
 
@@ -59,46 +58,20 @@ function killInstance(p: Spawned): void {
 describe('scale-out behind nginx (deploy/nginx.conf)', { timeout: 240_000 }, () => {
   it('two `carafe start --workers 2` instances with Redis sessions and PostgreSQL: login sticks across instances, one is killed and restarted, the other reloaded under load; no acknowledged write is lost', async (t) => {
     if (!(await needService(t, 'postgres')) || !(await needService(t, 'redis'))) return
-    execFileSync('bash', [path.join(ROOT, 'deploy/ensure-nginx.sh')], { stdio: 'inherit' })
-
     // A schema and a Redis prefix of this test's own, removed at the end.
-    const schema = uniqueName('scale')
-    const prefix = uniqueName('scale')
-    const pg = require('pg') as typeof import('pg')
-    const admin = new pg.Client({ connectionString: SERVICES.postgres.url })
-    await admin.connect()
-    await admin.query(`create schema ${schema}`)
-    t.after(async () => {
-      await admin.query(`drop schema ${schema} cascade`)
-      await admin.end()
-      const { createClient } = require('redis') as typeof import('redis')
-      const r = createClient({ url: SERVICES.redis.url })
-      await r.connect()
-      for await (const keys of r.scanIterator({ MATCH: `${prefix}:*`, COUNT: 500 })) if (keys.length > 0) await r.del(keys)
-      await r.quit()
-    })
+    const { schema, url: databaseUrl, admin } = await ownPgSchema(t, 'scale')
+    const prefix = ownRedisPrefix(t, 'scale')
 
     const dir = await appDir()
     t.after(() => rm(dir, { recursive: true, force: true }))
     const [front, portA, portB] = [await freePort(), await freePort(), await freePort()]
     await mkdir(path.join(dir, 'static'))
     await writeFile(path.join(dir, 'static', 'hello.txt'), 'from nginx\n')
-
     // The recipe itself, with this test's ports and paths.
-    let site = await readFile(path.join(ROOT, 'deploy/nginx.conf'), 'utf8')
-    site = site.replace(/listen 80;/, `listen 127.0.0.1:${front};`)
-      .replace('server 127.0.0.1:8001', `server 127.0.0.1:${portA}`)
-      .replace('server 127.0.0.1:8002', `server 127.0.0.1:${portB}`)
-      .replace('alias /srv/myapp/static/;', `alias ${dir}/static/;`)
-      .replace('proxy_pass http://carafe_app;', 'proxy_pass http://carafe_app;\n        add_header X-Upstream $upstream_addr always;')
-    assert.match(site, new RegExp(`server 127.0.0.1:${portB}`))
-    const conf = path.join(dir, 'nginx.conf')
-    await writeFile(conf, `user root;\nworker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;\n${site}\n}\n`)
-    const nginx = spawn('/usr/sbin/nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'inherit', 'inherit'] })
-    t.after(() => { nginx.kill('SIGTERM') })
+    await startNginx(t, dir, { front, upstreams: [portA, portB], staticDir: path.join(dir, 'static') })
 
     const env = {
-      DATABASE_URL: `${SERVICES.postgres.url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+      DATABASE_URL: databaseUrl,
       REDIS_URL: SERVICES.redis.url,
       NOTES_REDIS_PREFIX: prefix,
       NOTES_ADMIN_PASSWORD: PASSWORD,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { SignJWT } from 'jose'
 import { spawnCli } from '../helpers/spawn.js'
-import { needService, SERVICES, uniqueName } from '../helpers/services.js'
+import { needService, ownPgSchema, SERVICES, uniqueName } from '../helpers/services.js'
 import { Carafe } from '../../src/index.js'
 import { session, sqliteStore } from '../../src/session/index.js'
 import { auth } from '../../src/auth/index.js'
@@ -632,17 +632,9 @@ describe('examples/conduit: the RealWorld JSON API', { timeout: 180_000 }, () =>
 
   it('on PostgreSQL (a schema of its own)', async (t) => {
     if (!(await needService(t, 'postgres'))) return
-    const pg = require('pg') as typeof import('pg')
-    const schema = uniqueName('conduit_api')
-    const admin = new pg.Client({ connectionString: SERVICES.postgres.url })
-    await admin.connect()
-    await admin.query(`create schema ${schema}`)
-    t.after(async () => {
-      await admin.query(`drop schema ${schema} cascade`)
-      await admin.end()
-    })
+    const { schema, url, admin } = await ownPgSchema(t, 'conduit_api')
     await conformance(t, () => ({
-      env: { DATABASE_URL: `${SERVICES.postgres.url}?options=${encodeURIComponent(`-c search_path=${schema}`)}` },
+      env: { DATABASE_URL: url },
       async passwordHash(username) {
         return (await admin.query<{ password_hash: string }>(`select password_hash from ${schema}.users where username = $1`, [username])).rows[0]!.password_hash
       },

@@ -1,5 +1,6 @@
 import type { TestContext } from 'node:test'
 import { connect } from 'node:net'
+import { createRequire } from 'node:module'
 
 /** The shared services tests may use, on their standard ports (never flushed or stopped by a test). */
 export const SERVICES = {
@@ -50,3 +51,39 @@ export async function needService(t: TestContext, name: ServiceName): Promise<bo
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
 }
+
+/** A PostgreSQL client of the test's own (ended after the test). */
+export type PgClient = InstanceType<typeof import('pg').Client>
+
+/**
+ * A PostgreSQL schema of this test's own, dropped (with all in it) after the test: its name,
+ * a `DATABASE_URL` whose connections use it (`search_path`), and the admin client that made
+ * it, for looking into it.
+ */
+export async function ownPgSchema(t: TestContext, prefix: string): Promise<{ schema: string; url: string; admin: PgClient }> {
+  const pg = requireFromHere('pg') as typeof import('pg')
+  const schema = uniqueName(prefix)
+  const admin = new pg.Client({ connectionString: SERVICES.postgres.url })
+  await admin.connect()
+  await admin.query(`create schema ${schema}`)
+  t.after(async () => {
+    await admin.query(`drop schema ${schema} cascade`)
+    await admin.end()
+  })
+  return { schema, url: `${SERVICES.postgres.url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, admin }
+}
+
+/** A Redis key prefix of this test's own: every `<prefix>:*` key is deleted after the test. */
+export function ownRedisPrefix(t: TestContext, name: string): string {
+  const prefix = uniqueName(name)
+  t.after(async () => {
+    const { createClient } = requireFromHere('redis') as typeof import('redis')
+    const r = createClient({ url: SERVICES.redis.url })
+    await r.connect()
+    for await (const keys of r.scanIterator({ MATCH: `${prefix}:*`, COUNT: 500 })) if (keys.length > 0) await r.del(keys)
+    await r.quit()
+  })
+  return prefix
+}
+
+const requireFromHere = createRequire(import.meta.url)
