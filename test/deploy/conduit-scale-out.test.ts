@@ -2,19 +2,11 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { rm } from 'node:fs/promises'
 import http from 'node:http'
-import net from 'node:net'
 import path from 'node:path'
 import { appDir, ROOT, spawnCli } from '../helpers/spawn.js'
 import { needService, ownPgSchema, ownRedisPrefix, SERVICES } from '../helpers/services.js'
-import { startNginx } from '../helpers/nginx.js'
+import { freePort, startNginx } from '../helpers/nginx.js'
 
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await new Promise((r) => s.once('listening', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 interface Reply { status: number; body: string; headers: http.IncomingHttpHeaders }
 

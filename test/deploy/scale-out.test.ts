@@ -3,22 +3,14 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import http from 'node:http'
-import net from 'node:net'
 import path from 'node:path'
 import { appDir, ROOT, spawnCli, type Spawned } from '../helpers/spawn.js'
 import { needService, ownPgSchema, ownRedisPrefix, SERVICES } from '../helpers/services.js'
-import { startNginx } from '../helpers/nginx.js'
+import { freePort, startNginx } from '../helpers/nginx.js'
 
 const SECRET = 'scale-out-tests-secret-0123456789abcdefghijklmn'
 const PASSWORD = 'admin password 1'
 
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await new Promise((r) => s.once('listening', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 interface Reply { status: number; body: string; headers: http.IncomingHttpHeaders }
 
