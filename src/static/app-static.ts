@@ -55,9 +55,14 @@ export function addStaticFolder(app: RouteHost, options: StaticFolderOptions): {
  * segment percent-encoded, `/` kept, so `static('img/나의 사진.png')` is a working link.
  */
 export function staticUrl(prefix: string, file: string): string {
+  // The usual name (letters, digits, `-._~/`, no leading slash) needs no encoding: a template
+  // calls this once per link, twenty times for a list page.
+  if (PLAIN_PATH.test(file)) return `${prefix}/${file}`
   const rel = file.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/')
   return `${prefix}/${rel}`
 }
+
+const PLAIN_PATH = /^[A-Za-z0-9._~-][A-Za-z0-9._~/-]*$/
 
 /** Flask's `send_static_file`: the file `name` from the app's static folder. */
 export function sendStaticFile(engine: LazyEngine | null, name: string): Respondable {
