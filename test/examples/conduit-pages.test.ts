@@ -219,6 +219,25 @@ describe('examples/conduit pages: bad input and refusals (JavaScript off)', { ti
       assert.match(r.body, /No articles are here/)
     })
 
+    await t.test('following yourself is a 422 and stores nothing; an unknown user or article is a 404, for the live stream too', async () => {
+      const b = new Browser(url)
+      await b.signUp('narcissus')
+      await b.go('/profile/narcissus')
+      let r = await b.post('/profile/narcissus/follow', { on: '1' })
+      assert.equal(r.status, 422)
+      assert.match(r.body, /You cannot follow yourself/)
+      r = await b.go('/profile/narcissus')
+      assert.doesNotMatch(r.body, /Unfollow/)
+      assert.equal((await b.post('/profile/nobody-at-all/follow', { on: '1' })).status, 404)
+      assert.equal((await b.post('/article/no-such-article/favorite', { on: '1' })).status, 404)
+      r = await b.go('/article/no-such-article/live?since=abc', { headers: { accept: 'text/event-stream' } })
+      assert.equal(r.status, 404)
+      const live = await fetch(`${url}/article/welcome-to-conduit/live?since=abc`, { headers: { accept: 'text/event-stream' } })
+      assert.equal(live.status, 200, 'an odd since= is ignored, not a 500')
+      assert.match(live.headers.get('content-type') ?? '', /^text\/event-stream/)
+      await live.body?.cancel()
+    })
+
     await t.test('a non-admin is refused at /admin; the admin gets in', async () => {
       const b = new Browser(url)
       await b.signUp('plain')
